@@ -1,0 +1,103 @@
+"""The registry of recurrent encoders, and the built-in LSTM and GRU encoders.
+
+An encoder is a `torch.nn.Module` that reads a `PackedSequence` of token vectors
+and returns a `PackedSequence` of contextual vectors, and tells its output width
+through an `output_width` attribute. Encoders are built by functions registered
+here by name, so a config's `rnn_type` can name one from another package:
+
+    from spacy_lstm_tagger.encoders import encoders
+
+    @encoders.register("my_encoder")
+    def make_my_encoder(input_width, hidden_width, depth, bidirectional, dropout):
+        ...
+
+Other packages can also register through the `spacy_lstm_tagger_encoders`
+entry point group.
+"""
+
+from typing import Callable
+
+import catalogue
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence
+
+# entry_points=True: packages can add encoders through the
+# "spacy_lstm_tagger_encoders" entry point group, without being imported first.
+encoders = catalogue.create("spacy_lstm_tagger", "encoders", entry_points=True)
+
+EncoderFactory = Callable[[int, int, int, bool, float], nn.Module]
+
+
+class RNNEncoder(nn.Module):
+    """A stacked `nn.LSTM` or `nn.GRU` over packed sequences.
+
+    rnn_class (type): `nn.LSTM` or `nn.GRU`.
+    input_width (int): Width of the token vectors.
+    hidden_width (int): Hidden width of each direction.
+    depth (int): Number of stacked recurrent layers.
+    bidirectional (bool): Whether to also read each sequence right to left.
+    dropout (float): Dropout between stacked layers.
+    """
+
+    def __init__(
+        self,
+        rnn_class: type,
+        input_width: int,
+        hidden_width: int,
+        depth: int,
+        bidirectional: bool,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        self.rnn = rnn_class(
+            input_size=input_width,
+            hidden_size=hidden_width,
+            num_layers=depth,
+            bidirectional=bidirectional,
+            # torch warns when dropout is set on a one-layer RNN: it would do nothing.
+            dropout=dropout if depth > 1 else 0.0,
+            batch_first=True,
+        )
+        self.output_width = hidden_width * (2 if bidirectional else 1)
+
+    def forward(self, packed: PackedSequence) -> PackedSequence:
+        output, _ = self.rnn(packed)
+        return output
+
+
+@encoders.register("lstm")
+def make_lstm_encoder(
+    input_width: int, hidden_width: int, depth: int, bidirectional: bool, dropout: float
+) -> nn.Module:
+    """Build a (bi)LSTM encoder.
+
+    RETURNS (nn.Module): The encoder.
+    """
+    return RNNEncoder(nn.LSTM, input_width, hidden_width, depth, bidirectional, dropout)
+
+
+@encoders.register("gru")
+def make_gru_encoder(
+    input_width: int, hidden_width: int, depth: int, bidirectional: bool, dropout: float
+) -> nn.Module:
+    """Build a (bi)GRU encoder, the tutorial's drop-in alternative to the LSTM.
+
+    RETURNS (nn.Module): The encoder.
+    """
+    return RNNEncoder(nn.GRU, input_width, hidden_width, depth, bidirectional, dropout)
+
+
+def get_encoder(name: str) -> EncoderFactory:
+    """Look up an encoder factory by name, with a clear error for unknown names.
+
+    name (str): The registered name, e.g. "lstm" or "gru".
+    RETURNS (EncoderFactory): The function that builds the encoder.
+    """
+    if not isinstance(name, str) or name not in encoders:
+        available = ", ".join(sorted(encoders.get_all()))
+        raise ValueError(
+            f"Unknown rnn_type {name!r} for spacy-lstm-tagger. Choose one of: "
+            f"{available}, or register your own encoder with "
+            "@spacy_lstm_tagger.encoders.encoders.register('name')."
+        )
+    return encoders.get(name)

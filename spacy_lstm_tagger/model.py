@@ -1,0 +1,249 @@
+"""The thinc model: a tok2vec, then the torch `RecurrentTagger` through `PyTorchWrapper`.
+
+Converters between thinc's per-doc arrays and torch's padded batches live here,
+along with the (de)serializers that rebuild the lazily-built torch module from its
+stored widths before loading its weights.
+"""
+
+from io import BytesIO
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+import torch
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, chain, torch2xp, xp2torch
+from thinc.types import Floats2d
+
+from .encoders import get_encoder
+from .torch_module import RecurrentTagger
+
+SERIAL_FORMAT = 1
+# Hyperparameters that change the shapes of the weights: a stored model must agree.
+SHAPE_HPARAMS = ("rnn_type", "hidden_width", "depth", "bidirectional")
+
+
+@registry.architectures("spacy-lstm-tagger.LSTMTagger.v1")
+def build_lstm_tagger(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    rnn_type: str = "lstm",
+    hidden_width: int = 128,
+    depth: int = 2,
+    bidirectional: bool = True,
+    dropout: float = 0.2,
+    word_dropout: float = 0.0,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Build a recurrent tagger: token vectors from `tok2vec`, a packed (bi)LSTM or
+    GRU over each doc, and a softmax over the labels for every token.
+
+    tok2vec (Model[List[Doc], List[Floats2d]]): The token-to-vector subnetwork.
+    rnn_type (str): Registered encoder name: "lstm", "gru" or one of your own.
+    hidden_width (int): Hidden width of each direction of the encoder.
+    depth (int): Number of stacked recurrent layers.
+    bidirectional (bool): Whether the encoder also reads right to left.
+    dropout (float): Dropout on the encoder's input, between its layers and on
+        its output, in [0, 1).
+    word_dropout (float): Probability of zeroing a token's whole input vector
+        while training, in [0, 1).
+    nO (Optional[int]): The number of labels; inferred from the data if None.
+    RETURNS (Model[List[Doc], List[Floats2d]]): Per-token label probabilities,
+        one array of shape (n_tokens, n_labels) per doc.
+    """
+    validate_hparams(rnn_type, hidden_width, depth, dropout, word_dropout)
+    module = RecurrentTagger(
+        rnn_type=rnn_type,
+        hidden_width=hidden_width,
+        depth=depth,
+        bidirectional=bidirectional,
+        dropout=dropout,
+        word_dropout=word_dropout,
+    )
+    wrapper = PyTorchWrapper_v3(
+        module,
+        convert_inputs=convert_inputs,
+        convert_outputs=convert_outputs,
+        serialize_model=serialize_module,
+        deserialize_model=deserialize_module,
+    )
+    recurrent: Model[List[Floats2d], List[Floats2d]] = Model(
+        "lstm_tagger_rnn",
+        forward,
+        init=init,
+        layers=[wrapper],
+        dims={"nI": None, "nO": nO},
+    )
+    model = chain(tok2vec, recurrent)
+    model.set_ref("tok2vec", tok2vec)
+    model.set_ref("output_layer", recurrent)
+    return model
+
+
+def validate_hparams(
+    rnn_type: str, hidden_width: int, depth: int, dropout: float, word_dropout: float
+) -> None:
+    """Refuse settings that would fail later, deep inside torch."""
+    get_encoder(rnn_type)
+    for name, value in (("hidden_width", hidden_width), ("depth", depth)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(
+                f"spacy-lstm-tagger: {name} must be a positive integer, got {value!r}. "
+                f"Set [components.<name>.model] {name} to 1 or more."
+            )
+    for name, value in (("dropout", dropout), ("word_dropout", word_dropout)):
+        if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+            raise ValueError(
+                f"spacy-lstm-tagger: {name} must be in [0, 1), got {value!r}. "
+                "Use 0.0 to turn it off."
+            )
+
+
+def get_torch_module(model: Model) -> RecurrentTagger:
+    """Find the `RecurrentTagger` inside a model built by `build_lstm_tagger`.
+
+    model (Model): The tagger model, or its recurrent layer.
+    RETURNS (RecurrentTagger): The wrapped torch module.
+    """
+    layer = model.get_ref("output_layer") if model.has_ref("output_layer") else model
+    # PyTorchShim keeps its module in `_model`; thinc offers no public accessor.
+    return layer.layers[0].shims[0]._model
+
+
+def init(
+    model: Model[List[Floats2d], List[Floats2d]],
+    X: Optional[List[Floats2d]] = None,
+    Y: Optional[List[Floats2d]] = None,
+) -> None:
+    """Take the input width from X and the label count from Y, then build the module."""
+    if X is not None and len(X):
+        model.set_dim("nI", int(X[0].shape[1]))
+    if Y is not None and len(Y) and not model.has_dim("nO"):
+        model.set_dim("nO", int(Y[0].shape[1]))
+    if not model.has_dim("nI") or not model.has_dim("nO"):
+        raise ValueError(
+            "spacy-lstm-tagger: cannot build the recurrent layer without the input "
+            "width and the number of labels. Initialize the component with examples "
+            "(nlp.initialize) or with labels (initialize.components.<name>.labels)."
+        )
+    module = get_torch_module(model)
+    module.build(model.get_dim("nI"), model.get_dim("nO"))
+    module.to(model.layers[0].shims[0].device)
+
+
+def forward(
+    model: Model[List[Floats2d], List[Floats2d]], Xs: List[Floats2d], is_train: bool
+) -> Tuple[List[Floats2d], Callable]:
+    """Run the wrapped torch module; the wrapper does the conversions."""
+    return model.layers[0](Xs, is_train)
+
+
+def _scatter_index(xp: Any, lengths: Sequence[int]) -> Tuple[Any, Any]:
+    """Row and column of each token in the padded (batch, max_length) grid, so a
+    batch is padded and unpadded with one indexing operation, not a loop."""
+    lengths_arr = xp.asarray(lengths, dtype="int64")
+    rows = xp.repeat(xp.arange(len(lengths), dtype="int64"), lengths_arr)
+    starts = xp.cumsum(lengths_arr) - lengths_arr
+    cols = xp.arange(int(lengths_arr.sum()), dtype="int64") - xp.repeat(starts, lengths_arr)
+    return rows, cols
+
+
+def _split(ops: Any, flat: Any, lengths: Sequence[int]) -> List[Any]:
+    """Split the rows of a (n_tokens, width) array into one array per doc."""
+    offsets = ops.xp.cumsum(ops.xp.asarray(lengths[:-1], dtype="int64")).tolist()
+    return list(ops.xp.split(flat, offsets)) if lengths else []
+
+
+def convert_inputs(
+    model: Model, Xs: List[Floats2d], is_train: bool
+) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], List[Floats2d]]]:
+    """Pad the per-doc token vectors into one (batch, max_length, width) tensor."""
+    ops = model.ops
+    device = model.shims[0].device
+    lengths = [len(x) for x in Xs]
+    rows, cols = _scatter_index(ops.xp, lengths)
+    # Every row gets at least one step: torch cannot pack an empty sequence, and
+    # an empty doc's padding row is never read back.
+    width = Xs[0].shape[1]
+    padded = ops.alloc3f(len(Xs), max(1, max(lengths)), width)
+    if rows.size:
+        padded[rows, cols] = ops.xp.concatenate(Xs)
+    X_torch = xp2torch(padded, requires_grad=is_train, device=device)
+    lengths_torch = torch.tensor([max(1, n) for n in lengths], dtype=torch.int64)
+
+    def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:
+        d_padded = torch2xp(d_inputs.args[0])
+        return _split(ops, d_padded[rows, cols], lengths)
+
+    return ArgsKwargs(args=(X_torch, lengths_torch), kwargs={}), backprop
+
+
+def convert_outputs(
+    model: Model, inputs_outputs: Tuple[List[Floats2d], torch.Tensor], is_train: bool
+) -> Tuple[List[Floats2d], Callable[[List[Floats2d]], ArgsKwargs]]:
+    """Turn padded logits into per-doc probability arrays.
+
+    The gradient that comes back is spaCy's categorical cross-entropy gradient,
+    probabilities minus truth. That is the gradient of the loss with respect to
+    the logits, so it is passed to the logits as is (as thinc's Softmax does).
+    """
+    Xs, logits = inputs_outputs
+    ops = model.ops
+    lengths = [len(x) for x in Xs]
+    rows, cols = _scatter_index(ops.xp, lengths)
+    probs = torch2xp(torch.softmax(logits.detach(), dim=-1))
+    Y = _split(ops, probs[rows, cols], lengths)
+
+    def backprop(dY: List[Floats2d]) -> ArgsKwargs:
+        d_padded = ops.alloc3f(*logits.shape)
+        if rows.size:
+            d_padded[rows, cols] = ops.xp.concatenate(dY)
+        d_logits = xp2torch(d_padded, device=logits.device)
+        return ArgsKwargs(args=((logits,),), kwargs={"grad_tensors": (d_logits,)})
+
+    return Y, backprop
+
+
+def serialize_module(module: RecurrentTagger) -> bytes:
+    """Save the module's hyperparameters and widths with its weights, so that
+    loading can rebuild the layers before it reads the weights."""
+    buffer = BytesIO()
+    payload = {
+        "format": SERIAL_FORMAT,
+        "hparams": module.hparams,
+        "dims": module.dims,
+        "state_dict": module.state_dict(),
+    }
+    torch.save(payload, buffer)
+    return buffer.getvalue()
+
+
+def deserialize_module(
+    module: RecurrentTagger, state_bytes: bytes, device: torch.device
+) -> RecurrentTagger:
+    """Rebuild `module` from stored widths, then load the stored weights.
+
+    RETURNS (RecurrentTagger): The same module, built and loaded on `device`.
+    """
+    try:
+        # map_location: weights saved on a GPU load on a CPU-only machine.
+        payload = torch.load(BytesIO(state_bytes), map_location=device, weights_only=True)
+        hparams, dims, state_dict = payload["hparams"], payload["dims"], payload["state_dict"]
+    except Exception as err:
+        raise ValueError(
+            "spacy-lstm-tagger: the stored torch weights could not be read; the model "
+            f"file is truncated, corrupted or not from this component ({err}). Save the "
+            "pipeline again, or retrain it."
+        ) from err
+    mismatched = [k for k in SHAPE_HPARAMS if hparams.get(k) != module.hparams.get(k)]
+    if mismatched:
+        details = ", ".join(
+            f"{k}: config {module.hparams.get(k)!r}, weights {hparams.get(k)!r}" for k in mismatched
+        )
+        raise ValueError(
+            f"spacy-lstm-tagger: the stored weights do not fit the model config ({details}). "
+            "Load them with the config they were trained with."
+        )
+    if dims.get("n_inputs") is not None:
+        module.build(dims["n_inputs"], dims["n_labels"])
+        module.load_state_dict(state_dict)
+    module.to(device)
+    return module

@@ -1,0 +1,96 @@
+"""The plain PyTorch tagger: token vectors in, per-token label scores out."""
+
+from typing import Any, Dict, Optional
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .encoders import get_encoder
+
+
+class RecurrentTagger(nn.Module):
+    """A recurrent encoder over token vectors, then a linear layer to label scores.
+
+    The widths of the input and of the label set are often unknown when the module
+    is created (they come from the tok2vec and the training data), so the layers
+    are made by `build()`, once both are known.
+
+    rnn_type (str): Name of a registered encoder, e.g. "lstm" or "gru".
+    hidden_width (int): Hidden width of each direction of the encoder.
+    depth (int): Number of stacked recurrent layers.
+    bidirectional (bool): Whether the encoder also reads right to left.
+    dropout (float): Dropout on the encoder's input and output.
+    word_dropout (float): Probability of zeroing a token's whole input vector
+        while training, so the tagger learns to use context for unseen words.
+    """
+
+    def __init__(
+        self,
+        rnn_type: str = "lstm",
+        hidden_width: int = 128,
+        depth: int = 2,
+        bidirectional: bool = True,
+        dropout: float = 0.2,
+        word_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.hparams: Dict[str, Any] = {
+            "rnn_type": rnn_type,
+            "hidden_width": hidden_width,
+            "depth": depth,
+            "bidirectional": bidirectional,
+            "dropout": dropout,
+            "word_dropout": word_dropout,
+        }
+        self.dims: Dict[str, Optional[int]] = {"n_inputs": None, "n_labels": None}
+        self.dropout = nn.Dropout(dropout)
+        self.word_dropout = word_dropout
+        self.encoder: Optional[nn.Module] = None
+        self.output: Optional[nn.Linear] = None
+
+    @property
+    def is_built(self) -> bool:
+        """RETURNS (bool): Whether `build()` has made the layers."""
+        return self.encoder is not None
+
+    def build(self, n_inputs: int, n_labels: int) -> None:
+        """Make the encoder and output layers for the given widths.
+
+        n_inputs (int): Width of the token vectors.
+        n_labels (int): Number of labels.
+        """
+        hp = self.hparams
+        make_encoder = get_encoder(hp["rnn_type"])
+        self.encoder = make_encoder(
+            n_inputs, hp["hidden_width"], hp["depth"], hp["bidirectional"], hp["dropout"]
+        )
+        self.output = nn.Linear(self.encoder.output_width, n_labels)
+        self.dims = {"n_inputs": n_inputs, "n_labels": n_labels}
+
+    def forward(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Score every token of a padded batch.
+
+        X (torch.Tensor): Token vectors, shape (batch, max_length, n_inputs).
+        lengths (torch.Tensor): int64 CPU tensor of sequence lengths, each >= 1.
+        RETURNS (torch.Tensor): Label logits, shape (batch, max_length, n_labels);
+            rows past a sequence's length are padding.
+        """
+        if self.encoder is None or self.output is None:
+            raise ValueError(
+                "The RecurrentTagger has no layers yet: call build(n_inputs, n_labels) "
+                "(the spaCy component does this in initialize())."
+            )
+        if self.training and self.word_dropout > 0.0:
+            keep = torch.rand(X.shape[:2], device=X.device) >= self.word_dropout
+            X = X * keep.unsqueeze(-1).to(X.dtype)
+        # Packing keeps padding out of both directions, so a sequence's scores do
+        # not depend on its batch-mates.
+        packed = pack_padded_sequence(
+            self.dropout(X), lengths, batch_first=True, enforce_sorted=False
+        )
+        hidden = self.encoder(packed)
+        # Project the packed rows only: padding never reaches the output layer.
+        scores = hidden._replace(data=self.output(self.dropout(hidden.data)))
+        padded, _ = pad_packed_sequence(scores, batch_first=True, total_length=X.shape[1])
+        return padded
