@@ -1,0 +1,89 @@
+"""Shared fixtures: small corpora written by the tests, and small fast models."""
+
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+
+from spacy_lstm_tagger.demo import load_demo_records, records_to_docbin
+
+# A small model, so tests train in seconds on two CPU cores.
+SMALL_MODEL = {
+    "@architectures": "spacy-lstm-tagger.LSTMTagger.v1",
+    "rnn_type": "lstm",
+    "hidden_width": 16,
+    "depth": 1,
+    "bidirectional": True,
+    "dropout": 0.0,
+    "word_dropout": 0.0,
+    "nO": None,
+    "tok2vec": {
+        "@architectures": "spacy.MultiHashEmbed.v2",
+        "width": 32,
+        "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+        "rows": [500, 100, 200, 100],
+        "include_static_vectors": False,
+    },
+}
+
+
+def small_model(**overrides) -> Dict:
+    """The small model config with some settings changed."""
+    return {**SMALL_MODEL, **overrides}
+
+
+def make_nlp(target: str = "tag", **model_overrides) -> Language:
+    """A blank English pipeline with an uninitialized small `lstm_tagger`."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe(
+        "lstm_tagger", config={"target": target, "model": small_model(**model_overrides)}
+    )
+    return nlp
+
+
+def records_to_examples(nlp: Language, records: List[Dict]) -> List[Example]:
+    """Examples whose predicted docs have the gold words but no annotation."""
+    examples = []
+    for record in records:
+        gold = Doc(nlp.vocab, words=record["words"], tags=record["tags"], pos=record["pos"])
+        examples.append(Example(Doc(nlp.vocab, words=record["words"]), gold))
+    return examples
+
+
+def train_nlp(nlp: Language, examples: List[Example], n_iter: int = 30) -> Language:
+    """Initialize and train on the examples, all in one batch per step."""
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(n_iter):
+        nlp.update(examples, sgd=optimizer)
+    return nlp
+
+
+@pytest.fixture(scope="session")
+def demo_records() -> List[Dict]:
+    """The embedded demo corpus: words, UPOS and Penn tags per sentence."""
+    return load_demo_records()
+
+
+@pytest.fixture(scope="session")
+def trained_nlp(demo_records) -> Language:
+    """A small tagger (target "tag") trained on 40 demo sentences. Do not modify."""
+    nlp = make_nlp("tag")
+    return train_nlp(nlp, records_to_examples(nlp, demo_records[:40]), n_iter=40)
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path, demo_records) -> Path:
+    """train.spacy (160 sentences) and dev.spacy (40) written from the demo corpus."""
+    vocab = spacy.blank("en").vocab
+    records_to_docbin(demo_records[:160], vocab).to_disk(tmp_path / "train.spacy")
+    records_to_docbin(demo_records[160:200], vocab).to_disk(tmp_path / "dev.spacy")
+    return tmp_path
+
+
+def read_docbin(path: Path, nlp: Language) -> List[Doc]:
+    """The docs of a .spacy file."""
+    return list(DocBin().from_disk(path).get_docs(nlp.vocab))
