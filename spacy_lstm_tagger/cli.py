@@ -1,10 +1,12 @@
 """Command-line interface: `python -m spacy_lstm_tagger COMMAND`."""
 
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import typer
+from wasabi import msg
 
 app = typer.Typer(
     name="spacy-lstm-tagger",
@@ -34,3 +36,85 @@ def demo_cli(
             run_demo(Path(tmp), max_steps=max_steps, seed=seed)
     else:
         run_demo(output, max_steps=max_steps, seed=seed)
+
+
+ATTR_HELP = "Attribute to score, 'tag' or 'pos' (default: the lstm_tagger's target)"
+
+
+@contextmanager
+def _fail_on_bad_input() -> Iterator[None]:
+    """Show bad input (and a missing optional dependency) as a message, not a traceback."""
+    from .corpus_io import EvaluationInputError
+
+    try:
+        yield
+    except (EvaluationInputError, ImportError) as err:
+        msg.fail(str(err), exits=1)
+
+
+@app.command(
+    "crossval", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
+def crossval_cli(
+    ctx: typer.Context,
+    config_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Training config"),
+    corpus: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="Gold corpus: a .spacy DocBin or a .conllu file"
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Directory for folds and summary"),
+    folds: int = typer.Option(5, "--folds", "-k", help="Number of folds (K)"),
+    seed: int = typer.Option(0, help="Seed of the split into folds"),
+    dev_fraction: float = typer.Option(0.1, help="Share of the training folds used as dev"),
+    attr: Optional[str] = typer.Option(None, help=ATTR_HELP),
+    restart: bool = typer.Option(False, "--restart", help="Train finished folds again"),
+) -> None:
+    """Cross-validate a training config: for each of K folds, train on the other folds
+    and score on the held-out one. Override config settings as for `spacy train`,
+    e.g. --training.max_steps 200."""
+    from spacy.cli._util import parse_config_overrides
+
+    from .crossval import run_crossval
+
+    overrides = parse_config_overrides(ctx.args)
+    with _fail_on_bad_input():
+        run_crossval(
+            config_path,
+            corpus,
+            output,
+            n_folds=folds,
+            seed=seed,
+            dev_fraction=dev_fraction,
+            overrides=overrides,
+            restart=restart,
+            attr=attr,
+        )
+
+
+@app.command("report")
+def report_cli(
+    model: str = typer.Argument(..., help="Trained pipeline: a directory or package name"),
+    corpus: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="Gold corpus: a .spacy DocBin or a .conllu file"
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Directory for the report"),
+    train_corpus: Optional[Path] = typer.Option(
+        None, exists=True, dir_okay=False, help="Training corpus, for seen vs unseen words"
+    ),
+    attr: Optional[str] = typer.Option(None, help=ATTR_HELP),
+    top_labels: int = typer.Option(20, help="Labels shown on their own in the confusion matrix"),
+    confusions: int = typer.Option(10, help="Number of most frequent confusions to list"),
+) -> None:
+    """Write an error report of a tagger on a gold corpus (gold tokenization):
+    report.md with per-label scores and frequent confusions, confusion.png and f1.png."""
+    from .report import run_report
+
+    with _fail_on_bad_input():
+        run_report(
+            model,
+            corpus,
+            output,
+            train_corpus=train_corpus,
+            attr=attr,
+            top_labels=top_labels,
+            n_confusions=confusions,
+        )

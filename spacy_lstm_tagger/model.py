@@ -15,11 +15,18 @@ from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, chain, torch2xp, xp2
 from thinc.types import Floats2d
 
 from .encoders import get_encoder
+from .errors import TaggerErrors
+from .threads import limit_threads_after_fork
 from .torch_module import RecurrentTagger
 
 SERIAL_FORMAT = 1
 # Hyperparameters that change the shapes of the weights: a stored model must agree.
 SHAPE_HPARAMS = ("rnn_type", "hidden_width", "depth", "bidirectional")
+# The most padded token slots (docs x longest doc) that one call of the torch module
+# allocates. A batch over it is split into groups of docs of similar length, so one
+# long doc does not pad all its batch-mates to its length; packing keeps each doc's
+# output independent of its group.
+MAX_PADDED_TOKENS = 65536
 
 
 @registry.architectures("spacy-lstm-tagger.LSTMTagger.v1")
@@ -49,7 +56,9 @@ def build_lstm_tagger(
     RETURNS (Model[List[Doc], List[Floats2d]]): Per-token label probabilities,
         one array of shape (n_tokens, n_labels) per doc.
     """
-    validate_hparams(rnn_type, hidden_width, depth, dropout, word_dropout)
+    validate_hparams(rnn_type, hidden_width, depth, dropout, word_dropout, nO)
+    # Workers forked by nlp.pipe(n_process=...) would otherwise hang in torch.
+    limit_threads_after_fork()
     module = RecurrentTagger(
         rnn_type=rnn_type,
         hidden_width=hidden_width,
@@ -79,11 +88,19 @@ def build_lstm_tagger(
 
 
 def validate_hparams(
-    rnn_type: str, hidden_width: int, depth: int, dropout: float, word_dropout: float
+    rnn_type: str,
+    hidden_width: int,
+    depth: int,
+    dropout: float,
+    word_dropout: float,
+    nO: Optional[int] = None,
 ) -> None:
     """Refuse settings that would fail later, deep inside torch."""
     get_encoder(rnn_type)
-    for name, value in (("hidden_width", hidden_width), ("depth", depth)):
+    sizes = [("hidden_width", hidden_width), ("depth", depth)]
+    if nO is not None:
+        sizes.append(("nO", nO))
+    for name, value in sizes:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(
                 f"spacy-lstm-tagger: {name} must be a positive integer, got {value!r}. "
@@ -106,6 +123,31 @@ def get_torch_module(model: Model) -> RecurrentTagger:
     layer = model.get_ref("output_layer") if model.has_ref("output_layer") else model
     # PyTorchShim keeps its module in `_model`; thinc offers no public accessor.
     return layer.layers[0].shims[0]._model
+
+
+def validate_weights(model: Model, n_labels: int, name: str, source: str) -> None:
+    """Refuse loaded weights that do not fit the labels or are not finite.
+
+    model (Model): The tagger model, after loading its weights.
+    n_labels (int): The number of labels in the component's cfg.
+    name (str): The component name, for the message.
+    source (str): Where the weights were loaded from, for the message.
+    """
+    module = get_torch_module(model)
+    if not module.is_built:
+        return
+    if module.dims["n_labels"] != n_labels:
+        raise ValueError(
+            TaggerErrors.LABEL_COUNT.format(
+                name=name, source=source, n_labels=n_labels, n_outputs=module.dims["n_labels"]
+            )
+        )
+    finite = all(bool(torch.isfinite(param).all()) for param in module.parameters())
+    for node in model.walk():
+        params = [node.get_param(p) for p in node.param_names if node.has_param(p)]
+        finite = finite and all(bool(node.ops.xp.isfinite(param).all()) for param in params)
+    if not finite:
+        raise ValueError(TaggerErrors.NON_FINITE_WEIGHTS.format(name=name, source=source))
 
 
 def init(
@@ -132,8 +174,49 @@ def init(
 def forward(
     model: Model[List[Floats2d], List[Floats2d]], Xs: List[Floats2d], is_train: bool
 ) -> Tuple[List[Floats2d], Callable]:
-    """Run the wrapped torch module; the wrapper does the conversions."""
-    return model.layers[0](Xs, is_train)
+    """Run the wrapped torch module on groups of docs of similar length (see
+    `MAX_PADDED_TOKENS`); the wrapper does the conversions."""
+    if Xs and model.has_dim("nI") and Xs[0].shape[1] != model.get_dim("nI"):
+        raise ValueError(
+            TaggerErrors.INPUT_WIDTH.format(width=Xs[0].shape[1], nI=model.get_dim("nI"))
+        )
+    groups = group_by_length([len(X) for X in Xs], MAX_PADDED_TOKENS)
+    if len(groups) <= 1:
+        return model.layers[0](Xs, is_train)
+    Ys: List[Floats2d] = [None] * len(Xs)  # type: ignore[list-item]
+    backprops = []
+    for group in groups:
+        group_Ys, backprop_group = model.layers[0]([Xs[i] for i in group], is_train)
+        for i, Y in zip(group, group_Ys):
+            Ys[i] = Y
+        backprops.append((group, backprop_group))
+
+    def backprop(dYs: List[Floats2d]) -> List[Floats2d]:
+        dXs: List[Floats2d] = [None] * len(Xs)  # type: ignore[list-item]
+        for group, backprop_group in backprops:
+            for i, dX in zip(group, backprop_group([dYs[i] for i in group])):
+                dXs[i] = dX
+        return dXs
+
+    return Ys, backprop
+
+
+def group_by_length(lengths: Sequence[int], max_padded: int) -> List[List[int]]:
+    """Split a batch into groups of docs, longest first, whose padded size (docs x
+    longest doc) stays within `max_padded`; a longer doc is a group of its own.
+
+    lengths (Sequence[int]): The number of tokens of each doc.
+    max_padded (int): The most padded token slots per group.
+    RETURNS (List[List[int]]): The docs' indices, one list per group.
+    """
+    groups: List[List[int]] = []
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        # A group's first doc is its longest, so it sets the padded length.
+        if groups and (len(groups[-1]) + 1) * max(1, lengths[groups[-1][0]]) <= max_padded:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
 
 
 def _scatter_index(xp: Any, lengths: Sequence[int]) -> Tuple[Any, Any]:

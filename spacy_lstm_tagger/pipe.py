@@ -1,23 +1,26 @@
 """The `lstm_tagger` pipeline component: factory, scorer and `TrainablePipe`."""
 
+from functools import partial
 from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.attrs import POS, TAG
 from spacy.errors import Errors
 from spacy.language import Language
 from spacy.parts_of_speech import IDS as UPOS_IDS
-from spacy.pipeline import TrainablePipe
+from spacy.pipeline import Tok2Vec, TrainablePipe
 from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
-from spacy.util import registry
+from spacy.util import ensure_path, registry
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, SequenceCategoricalCrossentropy, set_dropout_rate
 from thinc.types import Floats2d, Ints1d
 
-from .model import get_torch_module
+from .errors import TaggerErrors
+from .model import get_torch_module, validate_weights
 
 TARGETS = {"tag": "TAG", "pos": "POS"}
 
@@ -197,16 +200,18 @@ class LSTMTagger(TrainablePipe):
         nlp (Language): The current nlp object.
         labels (Optional[Sequence[str]]): Labels, e.g. from `spacy init labels`.
         """
+        # spaCy's own check calls an empty list invalid and lets an empty generator pass.
+        if callable(get_examples) and next(iter(get_examples()), None) is None:
+            raise ValueError(TaggerErrors.EMPTY_CORPUS.format(name=self.name))
         validate_get_examples(get_examples, "LSTMTagger.initialize")
-        if labels is not None:
-            for label in labels:
-                self.add_label(label)
-        else:
+        if labels is None:
             found = set()
             for example in get_examples():
                 found.update(value for value in self._gold_values(example) if value)
-            for label in sorted(found):
-                self.add_label(label)
+            labels = sorted(found)
+        self._check_n_outputs(len(set(labels) | set(self.labels)))
+        for label in labels:
+            self.add_label(label)
         if not self.labels:
             attr = "token.tag_" if self.cfg["target"] == "tag" else "token.pos_"
             raise ValueError(
@@ -215,11 +220,81 @@ class LSTMTagger(TrainablePipe):
                 "Check that the corpus is annotated for this target, or set the target "
                 "that the corpus has."
             )
+        self._check_listener_width(nlp)
         doc_sample = [eg.x for eg in islice(get_examples(), 10)]
-        if not doc_sample:
-            raise ValueError(Errors.E923.format(name=self.name))
         label_sample = [self.model.ops.alloc2f(len(doc), len(self.labels)) for doc in doc_sample]
         self.model.initialize(X=doc_sample, Y=label_sample)
+
+    def _check_n_outputs(self, n_labels: int) -> None:
+        """Refuse a config nO that disagrees with the number of labels."""
+        layer = self.model.get_ref("output_layer")
+        if layer.has_dim("nO") and layer.get_dim("nO") != n_labels:
+            raise ValueError(
+                TaggerErrors.NO_MISMATCH.format(
+                    name=self.name, n_labels=n_labels, nO=layer.get_dim("nO")
+                )
+            )
+
+    def _check_listener_width(self, nlp: Optional[Language]) -> None:
+        """Refuse a Tok2VecListener whose width differs from its upstream tok2vec's."""
+        for upstream, proc in nlp.pipeline if nlp is not None else []:
+            if not isinstance(proc, Tok2Vec) or not proc.model.has_dim("nO"):
+                continue
+            for listener in proc.listener_map.get(self.name, []):
+                if listener.get_dim("nO") != proc.model.get_dim("nO"):
+                    raise ValueError(
+                        TaggerErrors.LISTENER_WIDTH.format(
+                            name=self.name,
+                            upstream=upstream,
+                            upstream_width=proc.model.get_dim("nO"),
+                            width=listener.get_dim("nO"),
+                        )
+                    )
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "LSTMTagger":
+        """Load the component from a bytestring; bad weights give an error that says so.
+
+        bytes_data (bytes): The data, from `to_bytes`.
+        exclude (Iterable[str]): Names of serialization fields to exclude.
+        RETURNS (LSTMTagger): The loaded component.
+        """
+        load = partial(TrainablePipe.from_bytes, self, bytes_data, exclude=exclude)
+        self._load_weights(load, "the bytes data")
+        return self
+
+    def from_disk(
+        self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
+    ) -> "LSTMTagger":
+        """Load the component from a directory; a missing or bad weights file gives an
+        error that names it.
+
+        path (Union[str, Path]): The component's directory.
+        exclude (Iterable[str]): Names of serialization fields to exclude.
+        RETURNS (LSTMTagger): The loaded component.
+        """
+        path = ensure_path(path)
+        super().from_disk(path, exclude=[*exclude, "model"])
+        if "model" not in exclude:
+            model_path = path / "model"
+            if not model_path.is_file():
+                message = TaggerErrors.MISSING_WEIGHTS.format(name=self.name, path=model_path)
+                raise ValueError(message)
+            self._load_weights(
+                lambda: self.model.from_bytes(model_path.read_bytes()), str(model_path)
+            )
+        return self
+
+    def _load_weights(self, load: Callable[[], object], source: str) -> None:
+        """Run `load`, turning its failures into an error that names `source`, then
+        check that the weights fit the labels and are finite."""
+        try:
+            load()
+        except Exception as err:
+            reason = f"{type(err).__name__}: {err}"
+            raise ValueError(
+                TaggerErrors.UNREADABLE_WEIGHTS.format(name=self.name, source=source, err=reason)
+            ) from err
+        validate_weights(self.model, len(self.labels), self.name, source)
 
     def _require_model(self) -> None:
         if not self.labels or not get_torch_module(self.model).is_built:
@@ -285,6 +360,7 @@ class LSTMTagger(TrainablePipe):
         validate_examples(examples, "LSTMTagger.update")
         if not any(len(eg.predicted) for eg in examples):
             return losses
+        self._require_model()
         set_dropout_rate(self.model, drop)
         scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
         loss, d_scores = self.get_loss(examples, scores)
@@ -311,12 +387,18 @@ class LSTMTagger(TrainablePipe):
             neg_prefix=self.cfg["neg_prefix"],
             label_smoothing=self.cfg["label_smoothing"],
         )
+        # Probabilities that are all finite give a finite loss, so this is the one check.
+        xp = self.model.ops.xp
+        if not all(xp.isfinite(doc_scores).all() for doc_scores in scores):
+            raise ValueError(TaggerErrors.NON_FINITE_SCORES.format(name=self.name))
         truths = [self._gold_values(eg) for eg in examples]
-        d_scores, loss = loss_func(scores, truths)
-        if not self.model.ops.xp.isfinite(loss):
+        try:
+            d_scores, loss = loss_func(scores, truths)
+        except KeyError as err:
+            # thinc's loss looks each gold label up by name.
             raise ValueError(
-                f"The loss of component '{self.name}' is {float(loss)}: training has "
-                "diverged. Lower the learning rate ([training.optimizer]) or set "
-                "grad_clip, and check the input data."
-            )
+                TaggerErrors.UNKNOWN_GOLD_LABEL.format(
+                    name=self.name, label=err.args[0], n_labels=len(self.labels)
+                )
+            ) from err
         return float(loss), d_scores

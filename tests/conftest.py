@@ -1,7 +1,9 @@
 """Shared fixtures: small corpora written by the tests, and small fast models."""
 
+import os
+import subprocess
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import pytest
 import spacy
@@ -39,9 +41,7 @@ def small_model(**overrides) -> Dict:
 def make_nlp(target: str = "tag", **model_overrides) -> Language:
     """A blank English pipeline with an uninitialized small `lstm_tagger`."""
     nlp = spacy.blank("en")
-    nlp.add_pipe(
-        "lstm_tagger", config={"target": target, "model": small_model(**model_overrides)}
-    )
+    nlp.add_pipe("lstm_tagger", config={"target": target, "model": small_model(**model_overrides)})
     return nlp
 
 
@@ -54,9 +54,16 @@ def records_to_examples(nlp: Language, records: List[Dict]) -> List[Example]:
     return examples
 
 
-def train_nlp(nlp: Language, examples: List[Example], n_iter: int = 30) -> Language:
-    """Initialize and train on the examples, all in one batch per step."""
+def train_nlp(
+    nlp: Language, examples: List[Example], n_iter: int = 30, learn_rate: Optional[float] = None
+) -> Language:
+    """Initialize and train on the examples, all in one batch per step.
+
+    learn_rate (Optional[float]): Overrides the default optimizer's learning rate.
+    """
     optimizer = nlp.initialize(lambda: examples)
+    if learn_rate is not None:
+        optimizer.learn_rate = learn_rate
     for _ in range(n_iter):
         nlp.update(examples, sgd=optimizer)
     return nlp
@@ -87,3 +94,19 @@ def corpus_dir(tmp_path: Path, demo_records) -> Path:
 def read_docbin(path: Path, nlp: Language) -> List[Doc]:
     """The docs of a .spacy file."""
     return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+
+
+def run_command(cmd: List, cwd: Path, timeout: float = 300) -> str:
+    """Run a command as a user would, outside the repository so the source tree is not
+    importable from the working directory; fail with its output if it fails.
+
+    cmd (List): The command and its arguments (str or Path).
+    cwd (Path): The working directory.
+    RETURNS (str): Its standard output.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    command = " ".join(map(str, cmd))
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout

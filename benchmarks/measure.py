@@ -1,0 +1,94 @@
+"""Accuracy, speed, memory and size of trained pipelines, for benchmarks/ewt.py.
+
+Run as a script, it evaluates one pipeline and prints JSON:
+    python benchmarks/measure.py MODEL TARGET TRAIN.spacy TEST.spacy
+"""
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import spacy
+from spacy.tokens import Doc, DocBin
+
+RESULT_KEY = {"pos": "upos_acc", "tag": "xpos_acc"}
+
+
+def read_docs(path: Path, vocab) -> List[Doc]:
+    """RETURNS (List[Doc]): The gold docs of a .spacy file."""
+    return list(DocBin().from_disk(path).get_docs(vocab))
+
+
+def blank_copies(nlp, gold: List[Doc]) -> List[Doc]:
+    """Unannotated docs with the gold tokens (gold tokenization)."""
+    return [
+        Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
+        for doc in gold
+    ]
+
+
+def score(model: Path, target: str, train: Path, test: Path) -> Dict[str, float]:
+    """Token accuracy on test, and on test tokens whose form never occurs in train."""
+    nlp = spacy.load(model)
+    train_forms = {t.text for doc in read_docs(train, nlp.vocab) for t in doc}
+    gold = read_docs(test, nlp.vocab)
+    attr = "pos_" if target == "pos" else "tag_"
+    right = total = oov_right = oov_total = 0
+    for gold_doc, doc in zip(gold, nlp.pipe(blank_copies(nlp, gold), batch_size=1000)):
+        for g, p in zip(gold_doc, doc):
+            if not getattr(g, attr):
+                continue
+            ok = getattr(g, attr) == getattr(p, attr)
+            right, total = right + ok, total + 1
+            if g.text not in train_forms:
+                oov_right, oov_total = oov_right + ok, oov_total + 1
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        RESULT_KEY[target]: right / total,
+        "oov_acc": oov_right / oov_total,
+        "n_tokens": total,
+        "n_oov_tokens": oov_total,
+        "peak_rss_mb": round(peak, 1),
+    }
+
+
+def disk_mb(path: Path) -> float:
+    """RETURNS (float): Total size of the files under path, in MB."""
+    return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20, 2)
+
+
+def evaluate_system(model: Path, target: str, corpus: Dict[str, Path]) -> Dict[str, float]:
+    """Score a pipeline in a fresh process, so its peak memory is its own."""
+    cmd = [sys.executable, __file__, str(model), target, str(corpus["train"]), str(corpus["test"])]
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    result["disk_mb"] = disk_mb(model)
+    return result
+
+
+def measure_speed(models: Dict[str, Path], test: Path, repeats: int) -> Dict[str, float]:
+    """Words per second of `nlp.pipe` over the test sentences (batch_size 1000), the
+    systems interleaved in one process, median over the repetitions."""
+    pipelines = {name: spacy.load(path) for name, path in models.items()}
+    any_nlp = next(iter(pipelines.values()))
+    gold = read_docs(test, any_nlp.vocab)
+    n_words = sum(len(doc) for doc in gold)
+    timings: Dict[str, List[float]] = {name: [] for name in pipelines}
+    for _ in range(repeats + 1):  # the first round warms up and is dropped
+        for name, nlp in pipelines.items():
+            docs = blank_copies(nlp, gold)
+            start = time.perf_counter()
+            for _doc in nlp.pipe(docs, batch_size=1000):
+                pass
+            timings[name].append(time.perf_counter() - start)
+    return {name: round(n_words / statistics.median(t[1:]), 1) for name, t in timings.items()}
+
+
+if __name__ == "__main__":
+    model_arg, target_arg, train_arg, test_arg = sys.argv[1:5]
+    print(json.dumps(score(Path(model_arg), target_arg, Path(train_arg), Path(test_arg))))

@@ -1,0 +1,103 @@
+"""Read gold corpora (spaCy DocBins and CoNLL-U files) and prepare them for scoring."""
+
+from pathlib import Path
+from typing import List, Optional, Union
+
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+from spacy.training.converters import conllu_to_docs
+from spacy.vocab import Vocab
+
+from .pipe import TARGETS, LSTMTagger
+
+CONLLU_SUFFIXES = (".conllu", ".conll")
+
+
+class EvaluationInputError(ValueError):
+    """Bad input to `crossval` or `report`; the message names the problem and the fix."""
+
+
+def read_corpus(path: Union[str, Path], vocab: Vocab) -> List[Doc]:
+    """Read the gold docs of a `.spacy` DocBin or a CoNLL-U file.
+
+    path (Union[str, Path]): The corpus file.
+    vocab (Vocab): The vocab the docs are created in.
+    RETURNS (List[Doc]): The docs; one doc per sentence for CoNLL-U.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise EvaluationInputError(f"Corpus file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".spacy":
+        docs = list(DocBin().from_disk(path).get_docs(vocab))
+    elif suffix in CONLLU_SUFFIXES:
+        docs = _read_conllu(path, vocab)
+    else:
+        raise EvaluationInputError(
+            f"Cannot read {path}: the corpus must be a spaCy DocBin (.spacy) or a "
+            "CoNLL-U file (.conllu). Convert other formats with `python -m spacy convert`."
+        )
+    if not docs:
+        raise EvaluationInputError(f"The corpus {path} holds no documents.")
+    return docs
+
+
+def _read_conllu(path: Path, vocab: Vocab) -> List[Doc]:
+    text = path.read_text(encoding="utf8")
+    try:
+        # One doc per sentence, so that folds and examples split by sentence.
+        sentences = DocBin(docs=conllu_to_docs(text, n_sents=1, no_print=True))
+    except (ValueError, IndexError) as err:
+        raise EvaluationInputError(
+            f"Cannot read {path} as CoNLL-U ({err}). Each token line needs 10 "
+            "tab-separated columns and sentences are separated by a blank line."
+        ) from err
+    # The converter makes docs in a vocab of its own: move them into ours.
+    return list(sentences.get_docs(vocab))
+
+
+def gold_tokenized(nlp: Language, gold: Doc) -> Doc:
+    """An unannotated doc with the gold doc's words and spaces, for the pipeline to tag.
+
+    nlp (Language): The pipeline whose vocab the doc uses.
+    gold (Doc): The gold doc.
+    RETURNS (Doc): The new doc.
+    """
+    return Doc(
+        nlp.vocab,
+        words=[token.text for token in gold],
+        spaces=[bool(token.whitespace_) for token in gold],
+    )
+
+
+def gold_examples(nlp: Language, golds: List[Doc]) -> List[Example]:
+    """Examples on the gold tokenization, so scores do not depend on the tokenizer.
+
+    nlp (Language): The pipeline.
+    golds (List[Doc]): The gold docs.
+    RETURNS (List[Example]): One example per gold doc.
+    """
+    return [Example(gold_tokenized(nlp, gold), gold) for gold in golds]
+
+
+def tagger_target(nlp: Language, attr: Optional[str] = None) -> str:
+    """The token attribute to score: `attr` if given, else the `lstm_tagger`'s target.
+
+    nlp (Language): The trained pipeline.
+    attr (Optional[str]): "tag" or "pos" to choose; None to read it from the component.
+    RETURNS (str): "tag" or "pos".
+    """
+    valid = ", ".join(repr(name) for name in TARGETS)
+    if attr is not None:
+        if attr not in TARGETS:
+            raise EvaluationInputError(f"Invalid --attr {attr!r}. Valid values: {valid}.")
+        return attr
+    targets = {pipe.cfg["target"] for _, pipe in nlp.pipeline if isinstance(pipe, LSTMTagger)}
+    if len(targets) != 1:
+        found = "no lstm_tagger component" if not targets else "lstm_taggers with both targets"
+        raise EvaluationInputError(
+            f"Cannot tell which attribute to score: the pipeline has {found}. "
+            f"Choose one with --attr ({valid})."
+        )
+    return targets.pop()

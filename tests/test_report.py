@@ -1,0 +1,153 @@
+"""The error report: its counts, its tables and its pictures."""
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Dict
+
+import pytest
+import spacy
+import srsly
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+from typer.testing import CliRunner
+
+from spacy_lstm_tagger.cli import app
+from spacy_lstm_tagger.corpus_io import EvaluationInputError, gold_examples, tagger_target
+from spacy_lstm_tagger.demo import records_to_docbin
+from spacy_lstm_tagger.plots import require_matplotlib
+from spacy_lstm_tagger.report import OTHER, build_report, confusion_matrix, mark_token
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def report_run(tmp_path_factory, trained_nlp, demo_records) -> Dict:
+    """A report, through the command line, of the shared tagger (target "tag") on
+    60 sentences it never saw, with its 40 training sentences for seen vs unseen."""
+    root = tmp_path_factory.mktemp("report")
+    trained_nlp.to_disk(root / "model")
+    vocab = spacy.blank("en").vocab
+    records_to_docbin(demo_records[:40], vocab).to_disk(root / "train.spacy")
+    records_to_docbin(demo_records[300:360], vocab).to_disk(root / "eval.spacy")
+    args = ["report", str(root / "model"), str(root / "eval.spacy"), "--output", str(root / "out")]
+    result = CliRunner().invoke(app, [*args, "--train-corpus", str(root / "train.spacy")])
+    assert result.exit_code == 0, result.output
+    report = srsly.read_json(root / "out" / "report.json")
+    return {"root": root, "out": root / "out", "report": report, "stdout": result.output}
+
+
+def test_report_counts_add_up(report_run, demo_records):
+    report = report_run["report"]
+    n_tokens = sum(len(record["words"]) for record in demo_records[300:360])
+    assert report["target"] == "tag"
+    assert report["docs"] == 60
+    assert report["tokens"] == n_tokens
+    assert sum(row["support"] for row in report["labels"]) == n_tokens
+    assert sum(row["predicted"] for row in report["labels"]) == n_tokens
+    assert sum(map(sum, report["matrix"]["counts"])) == n_tokens
+    seen = {row["tokens"]: row for row in report["seen"]}
+    assert seen["seen"]["count"] + seen["unseen"]["count"] == seen["all"]["count"] == n_tokens
+    assert seen["seen"]["correct"] + seen["unseen"]["correct"] == report["correct"]
+    assert seen["unseen"]["count"] > 0
+
+
+def test_report_accuracy_agrees_with_spacy_scorer(report_run):
+    nlp = spacy.load(report_run["root"] / "model")
+    golds = list(
+        spacy.tokens.DocBin().from_disk(report_run["root"] / "eval.spacy").get_docs(nlp.vocab)
+    )
+    expected = nlp.evaluate(gold_examples(nlp, golds))["tag_acc"]
+    assert report_run["report"]["accuracy"] == pytest.approx(expected)
+
+
+def test_report_files_and_terminal_output(report_run):
+    out, report = report_run["out"], report_run["report"]
+    markdown = (out / "report.md").read_text(encoding="utf8")
+    for needle in ("![Confusion matrix](confusion.png)", "![F1 per label](f1.png)", "| Label |"):
+        assert needle in markdown
+    for confusion in report["confusions"]:
+        assert f"gold {confusion['gold']} → predicted {confusion['predicted']}" in markdown
+        assert 1 <= len(confusion["examples"]) <= 3
+        assert all("[[" in example for example in confusion["examples"])
+    counts = [confusion["count"] for confusion in report["confusions"]]
+    assert counts == sorted(counts, reverse=True)
+    assert "Per label" in report_run["stdout"] and "seen" in report_run["stdout"]
+
+
+@pytest.mark.parametrize("name", ["confusion.png", "f1.png"])
+def test_pictures_are_real_images(report_run, name):
+    from matplotlib.image import imread
+
+    path = report_run["out"] / name
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    image = imread(path)
+    assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 200
+    assert image.std() > 0.05  # Not a blank canvas.
+
+
+def tagged_docs(vocab: Vocab, words, gold_tags, pred_tags):
+    gold = Doc(vocab, words=words, tags=gold_tags)
+    return gold, Doc(vocab, words=words, tags=pred_tags)
+
+
+def test_label_scores_on_known_counts():
+    gold, pred = tagged_docs(
+        Vocab(), ["a", "b", "c", "d"], ["A", "A", "B", "C"], ["A", "B", "B", "A"]
+    )
+    report = build_report([gold], [pred], "tag", train_forms={"a", "b"})
+    rows = {row["label"]: row for row in report["labels"]}
+    assert rows["A"]["precision"] == pytest.approx(0.5) and rows["A"]["recall"] == pytest.approx(
+        0.5
+    )
+    assert rows["B"]["precision"] == pytest.approx(0.5) and rows["B"]["recall"] == pytest.approx(
+        1.0
+    )
+    assert rows["B"]["f1"] == pytest.approx(2 / 3)
+    assert rows["C"] == {**rows["C"], "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert report["accuracy"] == pytest.approx(0.5)
+    seen = {row["tokens"]: (row["count"], row["correct"]) for row in report["seen"]}
+    assert seen == {"seen": (2, 1), "unseen": (2, 1), "all": (4, 2)}
+    pairs = {(row["gold"], row["predicted"]): row["count"] for row in report["confusions"]}
+    assert pairs == {("A", "B"): 1, ("C", "A"): 1}
+
+
+def test_tokens_without_gold_label_are_not_scored():
+    gold, pred = tagged_docs(Vocab(), ["a", "b", "c"], ["A", "", "B"], ["A", "A", "A"])
+    report = build_report([gold], [pred], "tag")
+    assert report["tokens"] == 2 and report["correct"] == 1
+    assert report["seen"] is None
+
+
+def test_confusion_matrix_merges_rare_labels_and_keeps_the_total():
+    pairs = Counter({("A", "A"): 5, ("B", "A"): 2, ("C", "C"): 1, ("C", "B"): 1})
+    labels, counts = confusion_matrix(pairs, top_n=1)
+    assert labels == ["A", OTHER]
+    assert counts == [[5, 0], [2, 2]]
+    labels, counts = confusion_matrix(pairs, top_n=5)
+    assert labels == ["A", "B", "C"] and sum(map(sum, counts)) == 9
+
+
+def test_mark_token_shows_a_window():
+    doc = Doc(Vocab(), words=[str(i) for i in range(30)])
+    assert mark_token(doc, 0, window=2) == "[[0]] 1 2 …"
+    assert mark_token(doc, 15, window=1) == "… 14 [[15]] 16 …"
+
+
+def test_target_needs_attr_without_lstm_tagger():
+    with pytest.raises(EvaluationInputError, match="--attr"):
+        tagger_target(spacy.blank("en"))
+    assert tagger_target(spacy.blank("en"), "pos") == "pos"
+    with pytest.raises(EvaluationInputError, match="Invalid --attr"):
+        tagger_target(spacy.blank("en"), "lemma")
+
+
+def test_missing_matplotlib_says_how_to_install(monkeypatch, report_run):
+    for module in ("matplotlib.figure", "matplotlib.backends.backend_agg"):
+        monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(ImportError, match=r"pip install 'spacy-lstm-tagger\[report\]'"):
+        require_matplotlib()
+    root: Path = report_run["root"]
+    args = ["report", str(root / "model"), str(root / "eval.spacy"), "-o", str(root / "out2")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1 and "spacy-lstm-tagger[report]" in result.output

@@ -1,0 +1,82 @@
+"""Training on CPU twice with the same seed gives the same weights and scores."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import numpy
+import pytest
+import spacy
+import torch
+from conftest import make_nlp, records_to_examples
+from spacy.language import Language
+
+from spacy_lstm_tagger.demo import DEMO_CONFIG
+from spacy_lstm_tagger.model import get_torch_module
+
+
+def train_with_seed(records: List[Dict], seed: int) -> Tuple[Language, Dict[str, float]]:
+    """Seed as `spacy train` does, then train a small tagger with dropout and word
+    dropout (so the random number generators matter) and score it on held-out records."""
+    spacy.util.fix_random_seed(seed)
+    nlp = make_nlp(dropout=0.2, word_dropout=0.2)
+    examples = records_to_examples(nlp, records[:40])
+    optimizer = nlp.initialize(lambda: examples)
+    for i in range(6):
+        nlp.update(examples[i * 5 : i * 5 + 10], sgd=optimizer, drop=0.1)
+    scores = nlp.evaluate(records_to_examples(nlp, records[40:60]))
+    return nlp, {key: value for key, value in scores.items() if key != "speed"}
+
+
+def weights(nlp: Language) -> Dict[str, numpy.ndarray]:
+    """Every weight of the component: the torch module's and the tok2vec's."""
+    model = nlp.get_pipe("lstm_tagger").model
+    state = get_torch_module(model).state_dict()
+    found = {f"torch.{name}": tensor.numpy() for name, tensor in state.items()}
+    for node in model.walk():
+        for name in node.param_names:
+            if node.has_param(name):
+                found[f"{node.name}.{node.id}.{name}"] = node.get_param(name)
+    return found
+
+
+def assert_same_weights(first: Language, second: Language) -> None:
+    first_weights, second_weights = weights(first), weights(second)
+    # thinc node ids differ between the two pipelines; compare in walk order.
+    assert len(first_weights) == len(second_weights) > 4
+    for (name, a), b in zip(first_weights.items(), second_weights.values()):
+        numpy.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_same_seed_same_weights_and_scores(demo_records) -> None:
+    first, first_scores = train_with_seed(demo_records, seed=0)
+    second, second_scores = train_with_seed(demo_records, seed=0)
+    assert first_scores == second_scores and first_scores["tag_acc"] > 0
+    assert_same_weights(first, second)
+    other, _ = train_with_seed(demo_records, seed=1)
+    with pytest.raises(AssertionError):
+        assert_same_weights(first, other)
+
+
+@pytest.mark.slow
+def test_spacy_train_twice_with_the_same_seed(corpus_dir: Path) -> None:
+    metas, states = [], []
+    for run in ("first", "second"):
+        output = corpus_dir / run
+        cmd = [sys.executable, "-m", "spacy", "train", str(DEMO_CONFIG), "--output", str(output)]
+        cmd += ["--paths.train", str(corpus_dir / "train.spacy")]
+        cmd += ["--paths.dev", str(corpus_dir / "dev.spacy"), "--system.seed", "7"]
+        cmd += ["--training.max_steps", "20", "--training.eval_frequency", "10"]
+        cmd += ["--components.lstm_tagger.model.hidden_width", "16"]
+        cmd += ["--components.lstm_tagger.model.tok2vec.width", "32"]
+        result = subprocess.run(cmd, capture_output=True, text=True, cwd=corpus_dir, timeout=300)
+        assert result.returncode == 0, result.stderr
+        metas.append(json.loads((output / "model-last" / "meta.json").read_text()))
+        nlp = spacy.load(output / "model-last")
+        states.append(get_torch_module(nlp.get_pipe("lstm_tagger").model).state_dict())
+    assert metas[0]["performance"] == metas[1]["performance"]
+    assert metas[0]["performance"]["pos_acc"] > 0
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][key], states[1][key]) for key in states[0])
