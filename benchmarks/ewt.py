@@ -12,8 +12,9 @@ import json
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import typer
 from spacy import util
@@ -26,10 +27,11 @@ from render import write_markdown  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "ud-english-ewt"
 # system name: (config source, target attribute)
+# Ordered so that with --jobs 2 each of ours trains beside one of spaCy's.
 SYSTEMS: Dict[str, tuple] = {
     "lstm_tagger_upos": ("configs/ewt_upos.cfg", "pos"),
-    "lstm_tagger_xpos": ("configs/ewt_xpos.cfg", "tag"),
     "spacy_morphologizer": ("morphologizer", "pos"),
+    "lstm_tagger_xpos": ("configs/ewt_xpos.cfg", "tag"),
     "spacy_tagger": ("tagger", "tag"),
     "spacy_bilstm_tagger": ("tagger+bilstm", "tag"),
 }
@@ -99,7 +101,9 @@ def make_config(system: str, out: Path, log_file: Path) -> Path:
     return out
 
 
-def train_system(system: str, corpus: Dict[str, Path], work: Path, overrides: List[str]) -> Dict:
+def train_system(
+    system: str, corpus: Dict[str, Path], work: Path, overrides: List[str], minutes: float
+) -> Dict:
     """Train one system in a child process; return its training time and peak memory."""
     model_dir = work / "models" / system
     log_file = work / "logs" / f"{system}.jsonl"
@@ -125,7 +129,7 @@ def train_system(system: str, corpus: Dict[str, Path], work: Path, overrides: Li
         *overrides,
     ]
     start = time.time()
-    peak = peak_rss_of(cmd)
+    status, peak = run_capped(cmd, work / "logs" / f"{system}.train.log", minutes)
     records = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
     best = max(records, key=lambda r: r["score"])
     # spaCy writes model-best each time the dev score improves: its last write is
@@ -137,23 +141,34 @@ def train_system(system: str, corpus: Dict[str, Path], work: Path, overrides: Li
         "best_dev_score": best["score"],
         "best_step": best["step"],
         "train_peak_rss_mb": peak,
+        "stopped_by": status,
     }
 
 
-def peak_rss_of(cmd: List[str]) -> float:
-    """Run a command in a fresh child of a fresh process and return its peak RSS in MB."""
+def run_capped(cmd: List[str], log_path: Path, minutes: float) -> Tuple[str, float]:
+    """Run a command in a fresh child of a fresh process, its output to `log_path`,
+    stopped after `minutes` (0: no cap). RETURNS (Tuple[str, float]): "done" or
+    "time_cap", and the command's peak RSS in MB."""
     probe = (
         "import resource, subprocess, sys\n"
-        "subprocess.run(sys.argv[1:], check=True)\n"
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+        "cap = float(sys.argv[1]) * 60 or None\n"
+        "try:\n"
+        "    subprocess.run(sys.argv[2:], check=True, timeout=cap); status = 'done'\n"
+        "except subprocess.TimeoutExpired:\n"
+        "    status = 'time_cap'\n"
+        "print(status, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
     )
-    print("$", " ".join(cmd), flush=True)
-    out = subprocess.run(
-        [sys.executable, "-c", probe, *cmd], check=True, stdout=subprocess.PIPE, text=True
-    ).stdout
-    lines = out.strip().splitlines()
-    print("\n".join(lines[:-1]), flush=True)
-    return round(float(lines[-1]), 1)
+    print("$", " ".join(cmd), f"> {log_path}", flush=True)
+    with log_path.open("w") as log:
+        subprocess.run(
+            [sys.executable, "-c", probe, str(minutes), *cmd],
+            check=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    status, peak = log_path.read_text().strip().splitlines()[-1].split()
+    return status, round(float(peak), 1)
 
 
 def git_commit() -> str:
@@ -176,6 +191,9 @@ def main(
     quick: bool = typer.Option(False, help="A fraction of the steps, to check the path"),
     systems: Optional[List[str]] = typer.Option(None, "--system", help="Only these systems"),
     max_steps: Optional[int] = typer.Option(None, help="Cap on training steps"),
+    max_epochs: Optional[int] = typer.Option(None, help="Cap on training epochs"),
+    minutes: float = typer.Option(0, help="Wall-time cap per training (0: none)"),
+    jobs: int = typer.Option(1, help="Trainings run at once (give each OMP_NUM_THREADS=1)"),
     repeats: int = typer.Option(5, help="Speed repetitions (median reported)"),
     results_dir: Path = typer.Option(ROOT / "benchmarks" / "results"),
     markdown: Path = typer.Option(ROOT / "BENCHMARKS.md"),
@@ -190,13 +208,18 @@ def main(
         repeats = min(repeats, 2)
     elif max_steps is not None:
         overrides += ["--training.max_steps", str(max_steps)]
+    if max_epochs is not None:
+        overrides += ["--training.max_epochs", str(max_epochs)]
     results: Dict[str, Dict] = {}
-    for name in names:
-        if skip_training:
+    if skip_training:
+        for name in names:
             results[name] = json.loads((work / "models" / name / "train_info.json").read_text())
-        else:
-            results[name] = train_system(name, corpus, work, overrides)
-            (work / "models" / name / "train_info.json").write_text(json.dumps(results[name]))
+    else:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            infos = pool.map(lambda n: train_system(n, corpus, work, overrides, minutes), names)
+            for name, info in zip(names, infos):
+                results[name] = info
+                (work / "models" / name / "train_info.json").write_text(json.dumps(info))
     for name in names:
         model = work / "models" / name / "model-best"
         results[name].update(evaluate_system(model, SYSTEMS[name][1], corpus))

@@ -4,6 +4,9 @@ Each names the problem and the fix, so that a user never has to read a traceback
 from inside torch or thinc to find out what went wrong.
 """
 
+# How this package's own errors from the model begin: they already name the problem.
+OWN_PREFIX = "spacy-lstm-tagger: "
+
 
 class TaggerErrors:
     EMPTY_CORPUS = (
@@ -43,10 +46,10 @@ class TaggerErrors:
         "Cannot load component '{name}': its weights file {path} is missing. Copy the "
         "whole pipeline directory again, or retrain the pipeline."
     )
-    UNREADABLE_WEIGHTS = (
-        "Cannot load the weights of component '{name}' from {source} ({err}). The "
-        "file is truncated or corrupted, or was saved with a different model config. "
-        "Copy the pipeline again, or retrain it."
+    UNREADABLE_WEIGHTS = "Cannot load the weights of component '{name}' from {source}: {reason}"
+    BROKEN_WEIGHTS = (
+        "it is truncated or corrupted, or was saved with a different model config "
+        "({err}). Copy the pipeline again, or retrain it."
     )
     LABEL_COUNT = (
         "Cannot load component '{name}': its cfg lists {n_labels} labels, but the "

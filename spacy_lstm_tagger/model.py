@@ -34,10 +34,10 @@ def build_lstm_tagger(
     tok2vec: Model[List[Doc], List[Floats2d]],
     rnn_type: str = "lstm",
     hidden_width: int = 128,
-    depth: int = 2,
+    depth: int = 1,
     bidirectional: bool = True,
     dropout: float = 0.2,
-    word_dropout: float = 0.0,
+    word_dropout: float = 0.1,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Build a recurrent tagger: token vectors from `tok2vec`, a packed (bi)LSTM or

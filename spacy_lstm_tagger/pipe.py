@@ -19,7 +19,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, SequenceCategoricalCrossentropy, set_dropout_rate
 from thinc.types import Floats2d, Ints1d
 
-from .errors import TaggerErrors
+from .errors import OWN_PREFIX, TaggerErrors
 from .model import get_torch_module, validate_weights
 
 TARGETS = {"tag": "TAG", "pos": "POS"}
@@ -29,10 +29,10 @@ DEFAULT_MODEL_CONFIG = """
 @architectures = "spacy-lstm-tagger.LSTMTagger.v1"
 rnn_type = "lstm"
 hidden_width = 128
-depth = 2
+depth = 1
 bidirectional = true
 dropout = 0.2
-word_dropout = 0.0
+word_dropout = 0.1
 nO = null
 
 [model.tok2vec]
@@ -290,10 +290,14 @@ class LSTMTagger(TrainablePipe):
         try:
             load()
         except Exception as err:
-            reason = f"{type(err).__name__}: {err}"
-            raise ValueError(
-                TaggerErrors.UNREADABLE_WEIGHTS.format(name=self.name, source=source, err=reason)
-            ) from err
+            if str(err).startswith(OWN_PREFIX):
+                reason = str(err)[len(OWN_PREFIX) :]
+            else:
+                reason = TaggerErrors.BROKEN_WEIGHTS.format(err=f"{type(err).__name__}: {err}")
+            message = TaggerErrors.UNREADABLE_WEIGHTS.format(
+                name=self.name, source=source, reason=reason
+            )
+            raise ValueError(message) from err
         validate_weights(self.model, len(self.labels), self.name, source)
 
     def _require_model(self) -> None:

@@ -48,14 +48,18 @@ def plot_confusion(labels: Sequence[str], counts: Sequence[Sequence[int]], path:
     shares = numpy.divide(matrix, totals, out=numpy.zeros_like(matrix), where=totals > 0)
     size = max(5.0, 0.42 * len(labels) + 2.0)
     figure, axes = _new_figure(size + 1.2, size)
-    image = axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    from matplotlib.colors import PowerNorm
+
+    # A square-root scale, so that errors of a few percent still show next to the diagonal.
+    norm = PowerNorm(gamma=0.5, vmin=0.0, vmax=1.0)
+    image = axes.imshow(shares, cmap="Blues", norm=norm)
     ticks = numpy.arange(len(labels))
     axes.set_xticks(ticks, labels, rotation=90)
     axes.set_yticks(ticks, labels)
     font_size = 8 if len(labels) <= 20 else 6
     for row, column in zip(*numpy.nonzero(matrix)):
         # White on dark cells, black on light ones.
-        colour = "white" if shares[row, column] > 0.5 else "black"
+        colour = "white" if norm(shares[row, column]) > 0.6 else "black"
         axes.text(
             column,
             row,
@@ -69,7 +73,7 @@ def plot_confusion(labels: Sequence[str], counts: Sequence[Sequence[int]], path:
     axes.set_ylabel("Gold label")
     axes.set_title("Confusion matrix (colour: share of the gold row; numbers: tokens)")
     colour_bar = figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
-    colour_bar.set_label("Share of the gold label's tokens")
+    colour_bar.set_label("Share of the gold label's tokens (square-root scale)")
     figure.tight_layout()
     figure.savefig(path, dpi=DPI)
 
@@ -85,7 +89,8 @@ def plot_f1(label_rows: List[Dict[str, Any]], path: Path) -> None:
     figure, axes = _new_figure(7.5, max(2.5, 0.28 * len(rows) + 1.2))
     axes.barh(positions, [row["f1"] for row in rows], color="tab:blue")
     axes.set_yticks(positions, [row["label"] for row in rows])
-    axes.invert_yaxis()
+    # Best at the top, and no blank margin above and below the bars.
+    axes.set_ylim(len(rows) - 0.5, -0.5)
     for position, row in zip(positions, rows):
         axes.text(
             row["f1"] + 0.01,

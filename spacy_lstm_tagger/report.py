@@ -315,10 +315,11 @@ def render_markdown(report: Dict[str, Any]) -> str:
             + _markdown_table(*tables["seen"])
         )
     parts.append("## Per label\n\n![F1 per label](f1.png)\n\n" + _markdown_table(*tables["labels"]))
+    merged = f" `{OTHER}` merges the less frequent labels." * (OTHER in report["matrix"]["labels"])
     parts.append(
         "## Confusion matrix\n\n![Confusion matrix](confusion.png)\n\nRows are gold labels, "
-        "columns predicted labels; the colour is the share of the row's tokens and the "
-        f"numbers are token counts. `{OTHER}` merges the less frequent labels."
+        "columns predicted labels; the colour (square-root scale) is the share of the row's "
+        f"tokens and the numbers are token counts.{merged}"
     )
     parts.append("## Most frequent confusions\n\n" + _markdown_table(*tables["confusions"]))
     for rank, row in enumerate(report["confusions"], start=1):

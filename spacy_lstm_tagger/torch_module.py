@@ -29,10 +29,10 @@ class RecurrentTagger(nn.Module):
         self,
         rnn_type: str = "lstm",
         hidden_width: int = 128,
-        depth: int = 2,
+        depth: int = 1,
         bidirectional: bool = True,
         dropout: float = 0.2,
-        word_dropout: float = 0.0,
+        word_dropout: float = 0.1,
     ) -> None:
         super().__init__()
         self.hparams: Dict[str, Any] = {

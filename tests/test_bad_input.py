@@ -298,7 +298,7 @@ def test_spacy_load_of_a_damaged_model_file(saved_pipeline, trained_nlp, tmp_pat
 @pytest.mark.parametrize("keep", [0.0, 0.5, 0.999])
 def test_from_bytes_of_damaged_bytes(trained_nlp, keep: float) -> None:
     data = trained_nlp.get_pipe("lstm_tagger").to_bytes()
-    with pytest.raises(ValueError, match="from the bytes data .* truncated or corrupted"):
+    with pytest.raises(ValueError, match=f"from the bytes data: it is {BROKEN}"):
         make_nlp().get_pipe("lstm_tagger").from_bytes(data[: int(len(data) * keep)])
 
 

@@ -7,9 +7,9 @@ from typing import Dict, List
 import pytest
 import spacy
 import srsly
+from conftest import read_docbin
 from hypothesis import given
 from hypothesis import strategies as st
-from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 from typer.testing import CliRunner
 
@@ -32,7 +32,7 @@ N_FOLDS = 3
 
 def words_of(path: Path) -> List[List[str]]:
     """The words of each doc of a .spacy file."""
-    return [[t.text for t in doc] for doc in DocBin().from_disk(path).get_docs(Vocab())]
+    return [[t.text for t in doc] for doc in read_docbin(path, spacy.blank("en"))]
 
 
 def write_conllu(records: List[Dict], path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Pipelines in production: pickle and bytes, weights across devices, a shared tok2vec,
+"""Pipelines in production: pickle, weights across devices, a shared tok2vec,
 a frozen annotating component, and spaCy's CLI commands on a pipeline with `lstm_tagger`."""
 
 import json
@@ -7,9 +7,7 @@ import sys
 from collections import Counter
 from io import BytesIO
 from pathlib import Path
-from typing import List
 
-import numpy
 import pytest
 import spacy
 import torch
@@ -18,13 +16,13 @@ from spacy.cli.train import train
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.util import load_model_from_config
+from test_serialization import assert_same_predictions
 from thinc.api import Config
 
 from spacy_lstm_tagger.demo import DEMO_CONFIG, records_to_docbin
 from spacy_lstm_tagger.model import get_torch_module, serialize_module
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-TEXTS = ["The dog ate the apple .", "They bought some red cakes near the river ."]
 WIDTH = 32
 TOK2VEC = {
     "@architectures": "spacy.Tok2Vec.v2",
@@ -46,27 +44,8 @@ TOK2VEC = {
 LISTENER = {"@architectures": "spacy.Tok2VecListener.v1", "width": WIDTH, "upstream": "tok2vec"}
 
 
-def predict(nlp, texts: List[str]) -> List[numpy.ndarray]:
-    """The lstm_tagger's label probabilities for each text."""
-    return nlp.get_pipe("lstm_tagger").model.predict([nlp.make_doc(text) for text in texts])
-
-
-def assert_same_predictions(nlp, reference) -> None:
-    """Identical tags and identical probabilities."""
-    assert [[t.tag_ for t in doc] for doc in nlp.pipe(TEXTS)] == [
-        [t.tag_ for t in doc] for doc in reference.pipe(TEXTS)
-    ]
-    for got, want in zip(predict(nlp, TEXTS), predict(reference, TEXTS)):
-        numpy.testing.assert_array_equal(got, want)
-
-
 def test_pickle_round_trip(trained_nlp):
-    assert_same_predictions(pickle.loads(pickle.dumps(trained_nlp)), trained_nlp)
-
-
-def test_bytes_round_trip(trained_nlp):
-    nlp = load_model_from_config(trained_nlp.config).from_bytes(trained_nlp.to_bytes())
-    assert_same_predictions(nlp, trained_nlp)
+    assert_same_predictions(trained_nlp, pickle.loads(pickle.dumps(trained_nlp)))
 
 
 def test_weights_saved_on_gpu_load_on_cpu(trained_nlp, monkeypatch):
@@ -84,7 +63,7 @@ def test_weights_saved_on_gpu_load_on_cpu(trained_nlp, monkeypatch):
     nlp = load_model_from_config(trained_nlp.config).from_bytes(nlp_bytes)
     module = get_torch_module(nlp.get_pipe("lstm_tagger").model)
     assert {p.device.type for p in module.parameters()} == {"cpu"}
-    assert_same_predictions(nlp, trained_nlp)
+    assert_same_predictions(trained_nlp, nlp)
 
 
 def test_listener_backprops_into_shared_tok2vec(demo_records):
@@ -103,12 +82,12 @@ def test_listener_backprops_into_shared_tok2vec(demo_records):
 
 
 def flat_tree_docbin(records, vocab) -> DocBin:
-    """Gold docs with tags and a trivial projective tree (all words under the last)."""
+    """Gold docs with UPOS and a trivial projective tree (all words under the last)."""
     docbin = DocBin()
-    for r in records:
-        n = len(r["words"])
+    for record in records:
+        words, n = record["words"], len(record["words"])
         heads, deps = [n - 1] * n, ["dep"] * (n - 1) + ["ROOT"]
-        docbin.add(Doc(vocab, words=r["words"], pos=r["pos"], heads=heads, deps=deps))
+        docbin.add(Doc(vocab, words=words, pos=record["pos"], heads=heads, deps=deps))
     return docbin
 
 
@@ -130,9 +109,9 @@ def test_shared_tok2vec_parser_config_trains(demo_records, tmp_path):
     train(config, tmp_path / "out", overrides=overrides)
     nlp = spacy.load(tmp_path / "out" / "model-last")
     assert nlp.get_pipe("tok2vec").listening_components == ["lstm_tagger", "parser"]
-    performance = json.loads((tmp_path / "out" / "model-last" / "meta.json").read_text())
-    assert all(isinstance(performance["performance"][key], float) for key in ("pos_acc", "dep_uas"))
-    doc = nlp(TEXTS[0])
+    meta = json.loads((tmp_path / "out" / "model-last" / "meta.json").read_text())
+    assert all(isinstance(meta["performance"][key], float) for key in ("pos_acc", "dep_uas"))
+    doc = nlp("The dog ate the apple .")
     assert all(token.pos_ for token in doc) and all(token.dep_ for token in doc)
 
 
@@ -156,7 +135,7 @@ def test_frozen_annotating_tagger_feeds_new_component(trained_nlp, corpus_dir, d
     }
     train(corpus_dir / "frozen.cfg", corpus_dir / "out", overrides=paths)
     nlp = spacy.load(corpus_dir / "out" / "model-last")
-    assert_same_predictions(nlp, trained_nlp)  # frozen: weights unchanged
+    assert_same_predictions(trained_nlp, nlp)  # frozen: weights unchanged
     counts = Counter(pos for record in demo_records[160:200] for pos in record["pos"])
     majority = max(counts.values()) / sum(counts.values())
     meta = json.loads((corpus_dir / "out" / "model-last" / "meta.json").read_text())
@@ -237,4 +216,4 @@ def test_cli_init_labels_then_assemble(cli_dir, trained_nlp, demo_records):
     spacy_cli("assemble", "assemble.cfg", "assembled", cwd=cli_dir)
     nlp = spacy.load(cli_dir / "assembled")
     assert list(nlp.get_pipe("new_tagger").labels) == labels
-    assert_same_predictions(nlp, trained_nlp)
+    assert_same_predictions(trained_nlp, nlp)

@@ -8,6 +8,7 @@ from typing import Dict
 import pytest
 import spacy
 import srsly
+from conftest import read_docbin
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from typer.testing import CliRunner
@@ -54,9 +55,7 @@ def test_report_counts_add_up(report_run, demo_records):
 
 def test_report_accuracy_agrees_with_spacy_scorer(report_run):
     nlp = spacy.load(report_run["root"] / "model")
-    golds = list(
-        spacy.tokens.DocBin().from_disk(report_run["root"] / "eval.spacy").get_docs(nlp.vocab)
-    )
+    golds = read_docbin(report_run["root"] / "eval.spacy", nlp)
     expected = nlp.evaluate(gold_examples(nlp, golds))["tag_acc"]
     assert report_run["report"]["accuracy"] == pytest.approx(expected)
 

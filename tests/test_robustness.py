@@ -64,7 +64,7 @@ def test_any_text_gets_a_label_on_every_token(trained_nlp, text: str) -> None:
     assert all(token.tag_ in labels for token in doc)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(texts=st.lists(odd_texts, max_size=8), batch_size=st.integers(1, 4))
 def test_pipe_of_any_texts_gets_a_label_on_every_token(trained_nlp, texts, batch_size) -> None:
     labels = set(trained_nlp.get_pipe("lstm_tagger").labels)
@@ -99,18 +99,20 @@ def test_length_groups_change_no_output_or_gradient(demo_records, monkeypatch) -
     rng = numpy.random.default_rng(0)
     dYs = [rng.normal(size=(len(X), layer.get_dim("nO"))).astype("f") for X in Xs]
     results = []
-    for max_padded in (10**9, 500):
+    for max_padded in (10**9, 300):
         monkeypatch.setattr(tagger_model, "MAX_PADDED_TOKENS", max_padded)
         Ys, backprop = layer.begin_update(Xs)
         results.append((Ys, backprop(dYs)))
-    assert len(group_by_length([len(X) for X in Xs], 500)) > 3
+    assert len(group_by_length([len(X) for X in Xs], 300)) > 3
     for whole, grouped in zip(*results):
         for a, b in zip(whole, grouped):
             numpy.testing.assert_allclose(a, b, atol=1e-5)
 
 
 MEMORY_SCRIPT = """
-import json, sys
+import json, sys, torch
+# One thread: this measures memory, and more threads only contend on a busy machine.
+torch.set_num_threads(1)
 sys.path.insert(0, {tests!r})
 from conftest import make_nlp, records_to_examples
 from spacy.tokens import Doc
