@@ -41,7 +41,8 @@ def noun_phrase(rng: random.Random):
     if rng.random() < 0.3:
         words = [(rng.choice(["the", "some"]), "DET", "DT"), (PLURALS[noun], "NOUN", "NNS")]
     else:
-        words = [(rng.choice(["the", "a", "this", "that", "every"]), "DET", "DT"), (noun, "NOUN", "NN")]
+        determiner = rng.choice(["the", "a", "this", "that", "every"])
+        words = [(determiner, "DET", "DT"), (noun, "NOUN", "NN")]
     if rng.random() < 0.4:
         words.insert(1, (rng.choice(ADJS), "ADJ", "JJ"))
     return words

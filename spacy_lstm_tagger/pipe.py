@@ -132,7 +132,8 @@ class LSTMTagger(TrainablePipe):
             )
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(
-                f"label_smoothing must be in [0, 1) for component '{name}', got {label_smoothing!r}."
+                f"label_smoothing must be in [0, 1) for component '{name}', "
+                f"got {label_smoothing!r}. Use 0.0 to turn it off."
             )
         self.vocab = vocab
         self.model = model
