@@ -2,7 +2,8 @@
 
 from .encoders import encoders
 from .model import build_lstm_tagger
-from .pipe import LSTMTagger, make_lstm_tagger, make_tagger_scorer
+from .pipe import LSTMTagger, make_lstm_tagger
+from .scorer import make_tagger_scorer
 from .torch_module import RecurrentTagger
 
 __version__ = "0.1.0"

@@ -11,16 +11,16 @@ from spacy.errors import Errors
 from spacy.language import Language
 from spacy.parts_of_speech import IDS as UPOS_IDS
 from spacy.pipeline import Tok2Vec, TrainablePipe
-from spacy.scorer import Scorer
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
-from spacy.util import ensure_path, registry
+from spacy.util import ensure_path
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, SequenceCategoricalCrossentropy, set_dropout_rate
 from thinc.types import Floats2d, Ints1d
 
 from .errors import OWN_PREFIX, TaggerErrors
 from .model import get_torch_module, validate_weights
+from .scorer import score_tags
 
 TARGETS = {"tag": "TAG", "pos": "POS"}
 
@@ -43,22 +43,6 @@ rows = [5000, 1000, 2500, 2500]
 include_static_vectors = false
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
-
-
-def score_tags(examples: Iterable[Example], *, target: str = "tag", **kwargs) -> Dict:
-    """Token accuracy of the component's target attribute.
-
-    examples (Iterable[Example]): The examples to score.
-    target (str): "tag" or "pos".
-    RETURNS (Dict): `tag_acc` or `pos_acc`.
-    """
-    return Scorer.score_token_attr(examples, target, **kwargs)
-
-
-@registry.scorers("spacy-lstm-tagger.tagger_scorer.v1")
-def make_tagger_scorer() -> Callable:
-    """RETURNS (Callable): The scorer, which scores the component's own target."""
-    return score_tags
 
 
 @Language.factory(
