@@ -9,6 +9,7 @@ from typing import Dict, List, Optional, Tuple
 import spacy
 from spacy.cli.train import train
 from spacy.tokens import Doc, DocBin
+from spacy.training import Example
 from spacy.vocab import Vocab
 from wasabi import msg
 
@@ -89,8 +90,6 @@ def run_demo(output_dir: Path, max_steps: Optional[int] = None, seed: int = 0) -
     train(DEMO_CONFIG, output_dir / "pipeline", overrides=overrides)
     nlp = spacy.load(output_dir / "pipeline" / "model-best")
     test_docs = list(DocBin().from_disk(corpus_dir / "test.spacy").get_docs(nlp.vocab))
-    from spacy.training import Example
-
     examples = [Example(nlp.make_doc(doc.text), doc) for doc in test_docs]
     accuracy = nlp.evaluate(examples)["pos_acc"]
     msg.good(f"UPOS accuracy on {len(test_docs)} held-out test sentences: {accuracy:.3f}")
