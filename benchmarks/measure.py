@@ -14,32 +14,21 @@ from pathlib import Path
 from typing import Dict, List
 
 import spacy
-from spacy.tokens import Doc, DocBin
+
+from spacy_lstm_tagger.corpus_io import gold_tokenized, read_corpus
 
 RESULT_KEY = {"pos": "upos_acc", "tag": "xpos_acc"}
-
-
-def read_docs(path: Path, vocab) -> List[Doc]:
-    """RETURNS (List[Doc]): The gold docs of a .spacy file."""
-    return list(DocBin().from_disk(path).get_docs(vocab))
-
-
-def blank_copies(nlp, gold: List[Doc]) -> List[Doc]:
-    """Unannotated docs with the gold tokens (gold tokenization)."""
-    return [
-        Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
-        for doc in gold
-    ]
 
 
 def score(model: Path, target: str, train: Path, test: Path) -> Dict[str, float]:
     """Token accuracy on test, and on test tokens whose form never occurs in train."""
     nlp = spacy.load(model)
-    train_forms = {t.text for doc in read_docs(train, nlp.vocab) for t in doc}
-    gold = read_docs(test, nlp.vocab)
+    train_forms = {t.text for doc in read_corpus(train, nlp.vocab) for t in doc}
+    gold = read_corpus(test, nlp.vocab)
     attr = "pos_" if target == "pos" else "tag_"
     right = total = oov_right = oov_total = 0
-    for gold_doc, doc in zip(gold, nlp.pipe(blank_copies(nlp, gold), batch_size=1000)):
+    docs = [gold_tokenized(nlp, doc) for doc in gold]
+    for gold_doc, doc in zip(gold, nlp.pipe(docs, batch_size=1000)):
         for g, p in zip(gold_doc, doc):
             if not getattr(g, attr):
                 continue
@@ -76,12 +65,12 @@ def measure_speed(models: Dict[str, Path], test: Path, repeats: int) -> Dict[str
     systems interleaved in one process, median over the repetitions."""
     pipelines = {name: spacy.load(path) for name, path in models.items()}
     any_nlp = next(iter(pipelines.values()))
-    gold = read_docs(test, any_nlp.vocab)
+    gold = read_corpus(test, any_nlp.vocab)
     n_words = sum(len(doc) for doc in gold)
     timings: Dict[str, List[float]] = {name: [] for name in pipelines}
     for _ in range(repeats + 1):  # the first round warms up and is dropped
         for name, nlp in pipelines.items():
-            docs = blank_copies(nlp, gold)
+            docs = [gold_tokenized(nlp, doc) for doc in gold]
             start = time.perf_counter()
             for _doc in nlp.pipe(docs, batch_size=1000):
                 pass

@@ -9,9 +9,10 @@ from typing import Dict, List, Optional, Tuple
 import spacy
 from spacy.cli.train import train
 from spacy.tokens import Doc, DocBin
-from spacy.training import Example
 from spacy.vocab import Vocab
 from wasabi import msg
+
+from .corpus_io import gold_examples, read_corpus
 
 DATA_DIR = Path(__file__).parent / "data"
 DEMO_CORPUS = DATA_DIR / "demo_corpus.jsonl"
@@ -89,9 +90,8 @@ def run_demo(output_dir: Path, max_steps: Optional[int] = None, seed: int = 0) -
         overrides["training.max_steps"] = max_steps
     train(DEMO_CONFIG, output_dir / "pipeline", overrides=overrides)
     nlp = spacy.load(output_dir / "pipeline" / "model-best")
-    test_docs = list(DocBin().from_disk(corpus_dir / "test.spacy").get_docs(nlp.vocab))
-    examples = [Example(nlp.make_doc(doc.text), doc) for doc in test_docs]
-    accuracy = nlp.evaluate(examples)["pos_acc"]
+    test_docs = read_corpus(corpus_dir / "test.spacy", nlp.vocab)
+    accuracy = nlp.evaluate(gold_examples(nlp, test_docs))["pos_acc"]
     msg.good(f"UPOS accuracy on {len(test_docs)} held-out test sentences: {accuracy:.3f}")
     seen = {word.lower() for record in train_recs for word in record["words"]}
     for text in DEMO_SENTENCES:

@@ -1,7 +1,6 @@
 """Training on CPU twice with the same seed gives the same weights and scores."""
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -10,7 +9,7 @@ import numpy
 import pytest
 import spacy
 import torch
-from conftest import make_nlp, records_to_examples
+from conftest import make_nlp, records_to_examples, run_command
 from spacy.language import Language
 
 from spacy_lstm_tagger.demo import DEMO_CONFIG
@@ -71,8 +70,7 @@ def test_spacy_train_twice_with_the_same_seed(corpus_dir: Path) -> None:
         cmd += ["--training.max_steps", "20", "--training.eval_frequency", "10"]
         cmd += ["--components.lstm_tagger.model.hidden_width", "16"]
         cmd += ["--components.lstm_tagger.model.tok2vec.width", "32"]
-        result = subprocess.run(cmd, capture_output=True, text=True, cwd=corpus_dir, timeout=300)
-        assert result.returncode == 0, result.stderr
+        run_command(cmd, corpus_dir)
         metas.append(json.loads((output / "model-last" / "meta.json").read_text()))
         nlp = spacy.load(output / "model-last")
         states.append(get_torch_module(nlp.get_pipe("lstm_tagger").model).state_dict())

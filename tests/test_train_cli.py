@@ -2,13 +2,13 @@
 entry points (no --code), and the package's demo command."""
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import List
 
 import pytest
 import spacy
+from conftest import run_command
 
 from spacy_lstm_tagger.demo import DEMO_CONFIG
 
@@ -18,12 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 def run_module(*args: str, cwd: Path) -> str:
-    """Run `python -m ARGS`, check that it succeeded and return its stdout."""
-    result = subprocess.run(
-        [sys.executable, "-m", *args], capture_output=True, text=True, cwd=cwd, timeout=600
-    )
-    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
-    return result.stdout
+    """Run `python -m ARGS` as a user would; check that it succeeded and return its stdout."""
+    return run_command([sys.executable, "-m", *args], cwd, timeout=600)
 
 
 def corpus_overrides(corpus_dir: Path) -> List[str]:
