@@ -180,9 +180,8 @@ def forward(
         raise ValueError(
             TaggerErrors.INPUT_WIDTH.format(width=Xs[0].shape[1], nI=model.get_dim("nI"))
         )
+    # Each group comes longest first, so the torch module packs it without sorting.
     groups = group_by_length([len(X) for X in Xs], MAX_PADDED_TOKENS)
-    if len(groups) <= 1:
-        return model.layers[0](Xs, is_train)
     Ys: List[Floats2d] = [None] * len(Xs)  # type: ignore[list-item]
     backprops = []
     for group in groups:

@@ -29,18 +29,29 @@ DEFAULT_MODEL_CONFIG = """
 @architectures = "spacy-lstm-tagger.LSTMTagger.v1"
 rnn_type = "lstm"
 hidden_width = 128
-depth = 1
+depth = 2
 bidirectional = true
-dropout = 0.2
+dropout = 0.33
 word_dropout = 0.1
 nO = null
 
 [model.tok2vec]
-@architectures = "spacy.MultiHashEmbed.v2"
-width = 96
+@architectures = "spacy-lstm-tagger.WordCharEmbed.v1"
+
+[model.tok2vec.words]
+@architectures = "spacy-lstm-tagger.ConcatHashEmbed.v1"
+width = 32
 attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
 rows = [5000, 1000, 2500, 2500]
-include_static_vectors = false
+
+[model.tok2vec.chars]
+@architectures = "spacy-lstm-tagger.CharEmbed.v1"
+width = 64
+char_width = 32
+kind = "lstm"
+rows = 512
+max_chars = 20
+window = 1
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 

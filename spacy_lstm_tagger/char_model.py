@@ -1,0 +1,158 @@
+"""The thinc layer over `CharEncoder`: docs in, one character-based vector per token out.
+
+`embed.build_word_char_embed` puts it beside a word embedding in the tagger's
+tok2vec, so that rare and unseen words get vectors built from their spelling.
+"""
+
+from typing import Any, Callable, Dict, List, Tuple
+
+import numpy
+import torch
+from spacy.attrs import ORTH
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, torch2xp, xp2torch
+from thinc.types import Floats2d
+
+from .char_module import CHAR_ENCODERS, CharEncoder
+from .threads import limit_threads_after_fork
+
+# Forms whose character ids are kept between batches; the cache is emptied when
+# it grows past this, so a long-running service does not grow without bound.
+MAX_CACHED_FORMS = 200_000
+
+
+@registry.architectures("spacy-lstm-tagger.CharEmbed.v1")
+def build_char_embed(
+    width: int = 64,
+    char_width: int = 32,
+    kind: str = "lstm",
+    rows: int = 512,
+    max_chars: int = 20,
+    window: int = 1,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Build a character encoder that gives each token a vector from its form.
+
+    width (int): Width of each token's output vector (even for "lstm").
+    char_width (int): Width of each character's embedding.
+    kind (str): "lstm" (a BiLSTM) or "cnn" (convolution and max pooling).
+    rows (int): Size of the character table. Code points below `rows - 1` get a
+        row of their own; the others share rows by their value modulo the rest.
+    max_chars (int): Characters read per form; longer forms keep their first and
+        last `max_chars // 2` (prefixes and suffixes carry the part of speech).
+    window (int): Characters on each side that the "cnn" filters see.
+    RETURNS (Model[List[Doc], List[Floats2d]]): One (n_tokens, width) array per doc.
+    """
+    _validate(width, char_width, kind, rows, max_chars, window)
+    limit_threads_after_fork()
+    module = CharEncoder(kind, rows, char_width, width, window)
+    cache: Dict[int, numpy.ndarray] = {}
+
+    def convert_inputs(
+        model: Model, docs: List[Doc], is_train: bool
+    ) -> Tuple[ArgsKwargs, Callable[[Any], List]]:
+        chars, lengths, index = encode_forms(docs, cache, rows, max_chars)
+        device = model.shims[0].device
+        args = (
+            torch.from_numpy(chars).to(device),
+            torch.from_numpy(lengths),
+            torch.from_numpy(index).to(device),
+        )
+        return ArgsKwargs(args=args, kwargs={}), lambda d_inputs: []
+
+    wrapper = PyTorchWrapper_v3(
+        module, convert_inputs=convert_inputs, convert_outputs=convert_outputs
+    )
+    wrapper.set_dim("nO", width)
+    return wrapper
+
+
+def _validate(
+    width: int, char_width: int, kind: str, rows: int, max_chars: int, window: int
+) -> None:
+    """Refuse settings that would fail later, deep inside torch."""
+    if kind not in CHAR_ENCODERS:
+        raise ValueError(
+            f"spacy-lstm-tagger: CharEmbed kind must be one of {list(CHAR_ENCODERS)}, got {kind!r}."
+        )
+    minimums = {"width": 1, "char_width": 1, "rows": 2, "max_chars": 2, "window": 0}
+    values = {"width": width, "char_width": char_width, "rows": rows}
+    values.update({"max_chars": max_chars, "window": window})
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimums[name]:
+            raise ValueError(
+                f"spacy-lstm-tagger: CharEmbed {name} must be an integer of at least "
+                f"{minimums[name]}, got {value!r}."
+            )
+    if kind == "lstm" and width % 2:
+        raise ValueError(
+            f"spacy-lstm-tagger: CharEmbed width must be even for kind 'lstm' (half per "
+            f"direction), got {width}."
+        )
+
+
+def form_chars(form: str, rows: int, max_chars: int) -> numpy.ndarray:
+    """Character ids of one form, 1 to rows - 1 (0 is padding).
+
+    form (str): The word form.
+    rows (int): Size of the character table.
+    max_chars (int): The most characters kept: the first and last halves.
+    RETURNS (numpy.ndarray): int64 ids, at least one.
+    """
+    if len(form) > max_chars:
+        half = max_chars // 2
+        form = form[:half] + form[len(form) - (max_chars - half) :]
+    codes = numpy.frombuffer(form.encode("utf-32-le"), dtype=numpy.uint32).astype("int64")
+    ids = 1 + codes % (rows - 1)
+    return ids if ids.size else numpy.ones((1,), dtype="int64")
+
+
+def encode_forms(
+    docs: List[Doc], cache: Dict[int, numpy.ndarray], rows: int, max_chars: int
+) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """The distinct forms of a batch as a padded id matrix, and each token's form.
+
+    RETURNS (Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]): The (n_forms,
+        longest) character ids, the forms' lengths and each token's form index.
+    """
+    orths = [doc.to_array(ORTH) for doc in docs if len(doc)]
+    if not orths:
+        return numpy.ones((1, 1), dtype="int64"), numpy.ones((1,), "int64"), numpy.zeros(0, "int64")
+    forms, index = numpy.unique(numpy.concatenate(orths), return_inverse=True)
+    if len(cache) > MAX_CACHED_FORMS:
+        cache.clear()
+    strings = docs[0].vocab.strings
+    ids = []
+    # One Python step per distinct form, not per token; cached across batches.
+    for orth in forms.tolist():
+        if orth not in cache:
+            cache[orth] = form_chars(strings[orth], rows, max_chars)
+        ids.append(cache[orth])
+    # Longest first, so the "lstm" encoder packs them without sorting.
+    order = numpy.argsort([-len(x) for x in ids], kind="stable")
+    ids = [ids[i] for i in order]
+    rank = numpy.empty_like(order)
+    rank[order] = numpy.arange(len(order))
+    lengths = numpy.asarray([len(x) for x in ids], dtype="int64")
+    chars = numpy.zeros((len(ids), int(lengths[0])), dtype="int64")
+    chars[numpy.arange(chars.shape[1]) < lengths[:, None]] = numpy.concatenate(ids)
+    return chars, lengths, rank[index.reshape(-1)].astype("int64")
+
+
+def convert_outputs(
+    model: Model, inputs_outputs: Tuple[List[Doc], torch.Tensor], is_train: bool
+) -> Tuple[List[Floats2d], Callable[[List[Floats2d]], ArgsKwargs]]:
+    """Split the (n_tokens, width) output into one array per doc."""
+    docs, Y_torch = inputs_outputs
+    ops = model.ops
+    lengths = [len(doc) for doc in docs]
+    offsets = numpy.cumsum(lengths[:-1]).tolist() if lengths else []
+    Y = list(ops.xp.split(torch2xp(Y_torch.detach()), offsets)) if lengths else []
+
+    def backprop(dY: List[Floats2d]) -> ArgsKwargs:
+        width = Y_torch.shape[1]
+        d_flat = ops.xp.concatenate(dY) if dY else ops.alloc2f(0, width)
+        d_torch = xp2torch(d_flat, device=Y_torch.device)
+        return ArgsKwargs(args=((Y_torch,),), kwargs={"grad_tensors": (d_torch,)})
+
+    return Y, backprop
