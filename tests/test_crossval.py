@@ -24,7 +24,7 @@ OVERRIDES = {
     "training.max_steps": 30,
     "training.eval_frequency": 10,
     "components.lstm_tagger.model.hidden_width": 16,
-    "components.lstm_tagger.model.tok2vec.width": 32,
+    "components.lstm_tagger.model.tok2vec.words.width": 8,
 }
 N_DOCS = 60
 N_FOLDS = 3

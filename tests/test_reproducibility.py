@@ -69,7 +69,7 @@ def test_spacy_train_twice_with_the_same_seed(corpus_dir: Path) -> None:
         cmd += ["--paths.dev", str(corpus_dir / "dev.spacy"), "--system.seed", "7"]
         cmd += ["--training.max_steps", "20", "--training.eval_frequency", "10"]
         cmd += ["--components.lstm_tagger.model.hidden_width", "16"]
-        cmd += ["--components.lstm_tagger.model.tok2vec.width", "32"]
+        cmd += ["--components.lstm_tagger.model.tok2vec.words.width", "8"]
         run_command(cmd, corpus_dir)
         metas.append(json.loads((output / "model-last" / "meta.json").read_text()))
         nlp = spacy.load(output / "model-last")

@@ -35,11 +35,12 @@ def test_spacy_train_then_load(corpus_dir: Path) -> None:
         *corpus_overrides(corpus_dir),
         "--training.max_steps", "60", "--training.eval_frequency", "20",
         "--components.lstm_tagger.model.hidden_width", "16",
-        "--components.lstm_tagger.model.tok2vec.width", "32",
+        "--components.lstm_tagger.model.tok2vec.words.width", "8",
         cwd=corpus_dir,
     )  # fmt: skip
     nlp = spacy.load(output / "model-best")
-    assert nlp.get_pipe("lstm_tagger").model.get_ref("output_layer").get_dim("nI") == 32
+    # The override reached the model: 4 tables of width 8, then the demo's 32 for characters.
+    assert nlp.get_pipe("lstm_tagger").model.get_ref("output_layer").get_dim("nI") == 4 * 8 + 32
     doc = nlp("The dog ate the apple .")
     assert [t.pos_ for t in doc] == ["DET", "NOUN", "VERB", "DET", "NOUN", "PUNCT"]
 
