@@ -33,6 +33,23 @@ SMALL_MODEL = {
 }
 
 
+def char_tok2vec(kind: str = "lstm", words: Optional[Dict] = None) -> Dict:
+    """A small word embedding beside a small character encoder."""
+    return {
+        "@architectures": "spacy-lstm-tagger.WordCharEmbed.v1",
+        "words": words or SMALL_MODEL["tok2vec"],
+        "chars": {
+            "@architectures": "spacy-lstm-tagger.CharEmbed.v1",
+            "width": 16,
+            "char_width": 8,
+            "kind": kind,
+            "rows": 256,
+            "max_chars": 10,
+            "window": 1,
+        },
+    }
+
+
 def small_model(**overrides) -> Dict:
     """The small model config with some settings changed."""
     return {**SMALL_MODEL, **overrides}
@@ -79,6 +96,13 @@ def demo_records() -> List[Dict]:
 def trained_nlp(demo_records) -> Language:
     """A small tagger (target "tag") trained on 40 demo sentences. Do not modify."""
     nlp = make_nlp("tag")
+    return train_nlp(nlp, records_to_examples(nlp, demo_records[:40]), n_iter=40)
+
+
+@pytest.fixture(scope="session")
+def trained_char_nlp(demo_records) -> Language:
+    """trained_nlp's tagger with character features beside its words. Do not modify."""
+    nlp = make_nlp("tag", tok2vec=char_tok2vec())
     return train_nlp(nlp, records_to_examples(nlp, demo_records[:40]), n_iter=40)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy
 import pytest
 import spacy
-from conftest import SMALL_MODEL, make_nlp, records_to_examples, train_nlp
+from conftest import SMALL_MODEL, char_tok2vec, make_nlp, records_to_examples, train_nlp
 from spacy.tokens import Doc
 
 from spacy_lstm_tagger.char_model import build_char_embed, encode_forms, form_chars
@@ -18,23 +18,6 @@ CONCAT_HASH_EMBED = {
     "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
     "rows": [500, 100, 200, 100],
 }
-
-
-def char_tok2vec(kind: str, words: dict = SMALL_MODEL["tok2vec"]) -> dict:
-    """A small word embedding beside a small character encoder."""
-    return {
-        "@architectures": "spacy-lstm-tagger.WordCharEmbed.v1",
-        "words": words,
-        "chars": {
-            "@architectures": "spacy-lstm-tagger.CharEmbed.v1",
-            "width": 16,
-            "char_width": 8,
-            "kind": kind,
-            "rows": 256,
-            "max_chars": 10,
-            "window": 1,
-        },
-    }
 
 
 def test_form_chars_keeps_prefix_and_suffix() -> None:

@@ -29,7 +29,9 @@ print(json.dumps({"single": single, "multi": multi}))
 
 
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX process groups")
-def test_pipe_n_process_2_matches_and_does_not_hang(trained_nlp, tmp_path):
+@pytest.mark.parametrize("pipeline", ["trained_nlp", "trained_char_nlp"])
+def test_pipe_n_process_2_matches_and_does_not_hang(pipeline, request, tmp_path):
+    trained_nlp = request.getfixturevalue(pipeline)
     # Enough text for torch to split its ops over threads.
     texts = [" ".join(record["words"]) for record in load_demo_records()[:200]] * 5
     trained_nlp.to_disk(tmp_path / "pipeline")

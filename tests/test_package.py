@@ -102,7 +102,9 @@ def fresh_venv(tmp: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_package_installs_and_loads_in_fresh_env(trained_nlp, tmp_path):
+def test_package_installs_and_loads_in_fresh_env(trained_char_nlp, tmp_path):
+    # The character model: its three architectures must resolve in the fresh env too.
+    trained_nlp = trained_char_nlp
     dist = tmp_path / "dist"
     build_project_wheel(tmp_path, dist)
     package_dir = build_pipeline_package(trained_nlp, tmp_path, dist)
