@@ -15,6 +15,8 @@ from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, torch2xp, xp2torch
 from thinc.types import Floats2d
 
 from .char_module import CHAR_ENCODERS, CharEncoder
+from .errors import is_int_at_least
+from .model import split_rows
 from .threads import limit_threads_after_fork
 
 # Forms whose character ids are kept between batches; the cache is emptied when
@@ -75,14 +77,19 @@ def _validate(
         raise ValueError(
             f"spacy-lstm-tagger: CharEmbed kind must be one of {list(CHAR_ENCODERS)}, got {kind!r}."
         )
-    minimums = {"width": 1, "char_width": 1, "rows": 2, "max_chars": 2, "window": 0}
-    values = {"width": width, "char_width": char_width, "rows": rows}
-    values.update({"max_chars": max_chars, "window": window})
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimums[name]:
+    # name: (value, smallest allowed)
+    settings = {
+        "width": (width, 1),
+        "char_width": (char_width, 1),
+        "rows": (rows, 2),
+        "max_chars": (max_chars, 2),
+        "window": (window, 0),
+    }
+    for name, (value, minimum) in settings.items():
+        if not is_int_at_least(value, minimum):
             raise ValueError(
                 f"spacy-lstm-tagger: CharEmbed {name} must be an integer of at least "
-                f"{minimums[name]}, got {value!r}."
+                f"{minimum}, got {value!r}."
             )
     if kind == "lstm" and width % 2:
         raise ValueError(
@@ -129,11 +136,12 @@ def encode_forms(
             cache[orth] = form_chars(strings[orth], rows, max_chars)
         ids.append(cache[orth])
     # Longest first, so the "lstm" encoder packs them without sorting.
-    order = numpy.argsort([-len(x) for x in ids], kind="stable")
+    lengths = numpy.asarray([len(x) for x in ids], dtype="int64")
+    order = numpy.argsort(-lengths, kind="stable")
     ids = [ids[i] for i in order]
+    lengths = lengths[order]
     rank = numpy.empty_like(order)
     rank[order] = numpy.arange(len(order))
-    lengths = numpy.asarray([len(x) for x in ids], dtype="int64")
     chars = numpy.zeros((len(ids), int(lengths[0])), dtype="int64")
     chars[numpy.arange(chars.shape[1]) < lengths[:, None]] = numpy.concatenate(ids)
     return chars, lengths, rank[index.reshape(-1)].astype("int64")
@@ -145,9 +153,7 @@ def convert_outputs(
     """Split the (n_tokens, width) output into one array per doc."""
     docs, Y_torch = inputs_outputs
     ops = model.ops
-    lengths = [len(doc) for doc in docs]
-    offsets = numpy.cumsum(lengths[:-1]).tolist() if lengths else []
-    Y = list(ops.xp.split(torch2xp(Y_torch.detach()), offsets)) if lengths else []
+    Y = split_rows(ops, torch2xp(Y_torch.detach()), [len(doc) for doc in docs])
 
     def backprop(dY: List[Floats2d]) -> ArgsKwargs:
         width = Y_torch.shape[1]

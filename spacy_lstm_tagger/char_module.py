@@ -1,7 +1,5 @@
 """The plain PyTorch character encoder: one vector per word form from its characters."""
 
-from typing import Any, Dict
-
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
@@ -28,13 +26,6 @@ class CharEncoder(nn.Module):
 
     def __init__(self, kind: str, rows: int, char_width: int, width: int, window: int = 1) -> None:
         super().__init__()
-        self.hparams: Dict[str, Any] = {
-            "kind": kind,
-            "rows": rows,
-            "char_width": char_width,
-            "width": width,
-            "window": window,
-        }
         self.embed = nn.Embedding(rows, char_width, padding_idx=0)
         self.conv = None
         self.lstm = None

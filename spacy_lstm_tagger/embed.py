@@ -10,6 +10,8 @@ from thinc.api import HashEmbed, Model, chain, concatenate, list2ragged, ragged2
 from thinc.layers.concatenate import forward as concatenate_forward
 from thinc.types import Floats2d
 
+from .errors import is_int_at_least
+
 
 @registry.architectures("spacy-lstm-tagger.ConcatHashEmbed.v1")
 def build_concat_hash_embed(
@@ -33,7 +35,7 @@ def build_concat_hash_embed(
             f"{len(attrs)} attrs {attrs} and {len(rows)} rows {rows}."
         )
     for name, value in [("width", width)] + [("rows", n) for n in rows]:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_int_at_least(value, 1):
             raise ValueError(
                 f"spacy-lstm-tagger: ConcatHashEmbed {name} must be a positive integer, "
                 f"got {value!r}."

@@ -8,6 +8,16 @@ from inside torch or thinc to find out what went wrong.
 OWN_PREFIX = "spacy-lstm-tagger: "
 
 
+def is_int_at_least(value: object, minimum: int) -> bool:
+    """Whether a config value is an integer (not a bool) of at least `minimum`.
+
+    value (object): The value from the config.
+    minimum (int): The smallest value allowed.
+    RETURNS (bool): Whether the value is allowed.
+    """
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
 class TaggerErrors:
     EMPTY_CORPUS = (
         "Component '{name}' got no training examples: the training corpus is empty. "

@@ -15,7 +15,7 @@ from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, chain, torch2xp, xp2
 from thinc.types import Floats2d
 
 from .encoders import get_encoder
-from .errors import TaggerErrors
+from .errors import TaggerErrors, is_int_at_least
 from .threads import limit_threads_after_fork
 from .torch_module import RecurrentTagger
 
@@ -101,7 +101,7 @@ def validate_hparams(
     if nO is not None:
         sizes.append(("nO", nO))
     for name, value in sizes:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_int_at_least(value, 1):
             raise ValueError(
                 f"spacy-lstm-tagger: {name} must be a positive integer, got {value!r}. "
                 f"Set [components.<name>.model] {name} to 1 or more."
@@ -228,8 +228,14 @@ def _scatter_index(xp: Any, lengths: Sequence[int]) -> Tuple[Any, Any]:
     return rows, cols
 
 
-def _split(ops: Any, flat: Any, lengths: Sequence[int]) -> List[Any]:
-    """Split the rows of a (n_tokens, width) array into one array per doc."""
+def split_rows(ops: Any, flat: Any, lengths: Sequence[int]) -> List[Any]:
+    """Split the rows of a (n_tokens, width) array into one array per doc.
+
+    ops (Any): The model's ops, for its array module.
+    flat (Any): The rows of all docs, one after another.
+    lengths (Sequence[int]): The number of rows of each doc.
+    RETURNS (List[Any]): One array per doc.
+    """
     offsets = ops.xp.cumsum(ops.xp.asarray(lengths[:-1], dtype="int64")).tolist()
     return list(ops.xp.split(flat, offsets)) if lengths else []
 
@@ -253,7 +259,7 @@ def convert_inputs(
 
     def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:
         d_padded = torch2xp(d_inputs.args[0])
-        return _split(ops, d_padded[rows, cols], lengths)
+        return split_rows(ops, d_padded[rows, cols], lengths)
 
     return ArgsKwargs(args=(X_torch, lengths_torch), kwargs={}), backprop
 
@@ -272,7 +278,7 @@ def convert_outputs(
     lengths = [len(x) for x in Xs]
     rows, cols = _scatter_index(ops.xp, lengths)
     probs = torch2xp(torch.softmax(logits.detach(), dim=-1))
-    Y = _split(ops, probs[rows, cols], lengths)
+    Y = split_rows(ops, probs[rows, cols], lengths)
 
     def backprop(dY: List[Floats2d]) -> ArgsKwargs:
         d_padded = ops.alloc3f(*logits.shape)
