@@ -15,7 +15,7 @@ from typing import Dict, List
 
 import spacy
 
-from spacy_lstm_tagger.corpus_io import gold_tokenized, read_corpus
+from spacy_lstm_tagger.cli.corpus_io import gold_tokenized, read_corpus
 
 RESULT_KEY = {"pos": "upos_acc", "tag": "xpos_acc"}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import spacy
 import typer
 
-from spacy_lstm_tagger.corpus_io import gold_tokenized, read_corpus
+from spacy_lstm_tagger.cli.corpus_io import gold_tokenized, read_corpus
 
 
 def main(

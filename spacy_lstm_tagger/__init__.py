@@ -1,13 +1,13 @@
 """spacy-lstm-tagger: a recurrent (LSTM/GRU) part-of-speech tagger for spaCy v3."""
 
-from .char_model import build_char_embed
-from .char_module import CharEncoder
-from .embed import build_concat_hash_embed, build_word_char_embed
-from .encoders import encoders
-from .model import build_lstm_tagger
-from .pipe import LSTMTagger, make_lstm_tagger
-from .scorer import make_tagger_scorer
-from .torch_module import RecurrentTagger
+from .layers.char_model import build_char_embed
+from .layers.char_module import CharEncoder
+from .layers.embed import build_concat_hash_embed, build_word_char_embed
+from .layers.encoders import encoders
+from .layers.tagger_model import build_lstm_tagger
+from .layers.torch_module import RecurrentTagger
+from .pipeline.scorer import make_tagger_scorer
+from .pipeline.tagger import LSTMTagger, make_lstm_tagger
 
 __version__ = "0.1.0"
 

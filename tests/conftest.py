@@ -11,7 +11,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
-from spacy_lstm_tagger.demo import load_demo_records, records_to_docbin
+from spacy_lstm_tagger.cli.demo import load_demo_records, records_to_docbin
 
 # A small model, so tests train in seconds on two CPU cores.
 SMALL_MODEL = {

@@ -21,8 +21,8 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from thinc.api import Config, registry
 
-from spacy_lstm_tagger.demo import DEMO_CONFIG, records_to_docbin
-from spacy_lstm_tagger.model import get_torch_module
+from spacy_lstm_tagger.cli.demo import DEMO_CONFIG, records_to_docbin
+from spacy_lstm_tagger.layers.tagger_model import get_torch_module
 
 NO_LABELS = "found no labels: no token in the training examples has a value for"
 UNKNOWN_LABEL = "cannot learn the gold label"

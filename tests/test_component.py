@@ -16,7 +16,7 @@ from spacy.training import Example
 from torch import nn
 
 from spacy_lstm_tagger import build_lstm_tagger
-from spacy_lstm_tagger.model import get_torch_module
+from spacy_lstm_tagger.layers.tagger_model import get_torch_module
 
 # Settings the overfitting test trains with: both targets, both rnn types, one direction.
 OVERFIT_SETTINGS: Dict[str, Tuple[str, Dict]] = {
@@ -70,7 +70,11 @@ def test_factory_and_architecture_found_without_import(tmp_path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["LSTMTagger", "spacy_lstm_tagger.model", "build_lstm_tagger"]
+    assert result.stdout.split() == [
+        "LSTMTagger",
+        "spacy_lstm_tagger.layers.tagger_model",
+        "build_lstm_tagger",
+    ]
 
 
 def test_architecture_resolves() -> None:

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from spacy.vocab import Vocab
 from typer.testing import CliRunner
 
-from spacy_lstm_tagger import crossval
-from spacy_lstm_tagger.cli import app
-from spacy_lstm_tagger.corpus_io import EvaluationInputError, gold_examples, read_corpus
-from spacy_lstm_tagger.crossval import make_folds, run_crossval
-from spacy_lstm_tagger.demo import DEMO_CONFIG, records_to_docbin
+from spacy_lstm_tagger.cli import crossval
+from spacy_lstm_tagger.cli.app import app
+from spacy_lstm_tagger.cli.corpus_io import EvaluationInputError, gold_examples, read_corpus
+from spacy_lstm_tagger.cli.crossval import make_folds, run_crossval
+from spacy_lstm_tagger.cli.demo import DEMO_CONFIG, records_to_docbin
 
 # The demo config made tiny, so that each fold trains in a few seconds.
 OVERRIDES = {

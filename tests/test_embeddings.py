@@ -9,8 +9,8 @@ import spacy
 from conftest import SMALL_MODEL, char_tok2vec, make_nlp, records_to_examples, train_nlp
 from spacy.tokens import Doc
 
-from spacy_lstm_tagger.char_model import build_char_embed, encode_forms, form_chars
-from spacy_lstm_tagger.embed import build_concat_hash_embed
+from spacy_lstm_tagger.layers.char_model import build_char_embed, encode_forms, form_chars
+from spacy_lstm_tagger.layers.embed import build_concat_hash_embed
 
 CONCAT_HASH_EMBED = {
     "@architectures": "spacy-lstm-tagger.ConcatHashEmbed.v1",

@@ -10,7 +10,7 @@ from subprocess import PIPE
 
 import pytest
 
-from spacy_lstm_tagger.demo import load_demo_records
+from spacy_lstm_tagger.cli.demo import load_demo_records
 
 # Run in a fresh interpreter, so a hang is a timeout rather than a stuck test run.
 SCRIPT = """

@@ -19,8 +19,8 @@ from spacy.util import load_model_from_config
 from test_serialization import assert_same_predictions
 from thinc.api import Config
 
-from spacy_lstm_tagger.demo import DEMO_CONFIG, records_to_docbin
-from spacy_lstm_tagger.model import get_torch_module, serialize_module
+from spacy_lstm_tagger.cli.demo import DEMO_CONFIG, records_to_docbin
+from spacy_lstm_tagger.layers.tagger_model import get_torch_module, serialize_module
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 WIDTH = 32

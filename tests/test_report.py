@@ -13,11 +13,11 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from typer.testing import CliRunner
 
-from spacy_lstm_tagger.cli import app
-from spacy_lstm_tagger.corpus_io import EvaluationInputError, gold_examples, tagger_target
-from spacy_lstm_tagger.demo import records_to_docbin
-from spacy_lstm_tagger.plots import require_matplotlib
-from spacy_lstm_tagger.report import OTHER, build_report, confusion_matrix, mark_token
+from spacy_lstm_tagger.cli.app import app
+from spacy_lstm_tagger.cli.corpus_io import EvaluationInputError, gold_examples, tagger_target
+from spacy_lstm_tagger.cli.demo import records_to_docbin
+from spacy_lstm_tagger.cli.plots import require_matplotlib
+from spacy_lstm_tagger.cli.report import OTHER, build_report, confusion_matrix, mark_token
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -12,8 +12,8 @@ import torch
 from conftest import make_nlp, records_to_examples, run_command
 from spacy.language import Language
 
-from spacy_lstm_tagger.demo import DEMO_CONFIG
-from spacy_lstm_tagger.model import get_torch_module
+from spacy_lstm_tagger.cli.demo import DEMO_CONFIG
+from spacy_lstm_tagger.layers.tagger_model import get_torch_module
 
 
 def train_with_seed(records: List[Dict], seed: int) -> Tuple[Language, Dict[str, float]]:

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from spacy.language import Language
 from spacy.tokens import Doc
 
-import spacy_lstm_tagger.model as tagger_model
-from spacy_lstm_tagger.model import group_by_length
+import spacy_lstm_tagger.layers.tagger_model as tagger_model
+from spacy_lstm_tagger.layers.tagger_model import group_by_length
 
 ODD_PIECES = [
     "😀",
@@ -118,7 +118,7 @@ sys.path.insert(0, {tests!r})
 from conftest import make_nlp, records_to_examples
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy_lstm_tagger.demo import load_demo_records
+from spacy_lstm_tagger.cli.demo import load_demo_records
 
 def peak_increase_mib(run):
     # Reset the peak resident memory to the current one, run, read the new peak.

@@ -8,7 +8,7 @@ import spacy
 from conftest import SMALL_MODEL, make_nlp
 from spacy.language import Language
 
-from spacy_lstm_tagger.model import get_torch_module
+from spacy_lstm_tagger.layers.tagger_model import get_torch_module
 
 TEXTS = [
     "The dog ate the apple near a river .",

@@ -10,9 +10,9 @@ from conftest import make_nlp, records_to_examples
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
-from spacy_lstm_tagger.encoders import encoders
-from spacy_lstm_tagger.model import get_torch_module
-from spacy_lstm_tagger.torch_module import RecurrentTagger
+from spacy_lstm_tagger.layers.encoders import encoders
+from spacy_lstm_tagger.layers.tagger_model import get_torch_module
+from spacy_lstm_tagger.layers.torch_module import RecurrentTagger
 
 N_INPUTS = 6
 N_LABELS = 5

@@ -10,7 +10,7 @@ import pytest
 import spacy
 from conftest import run_command
 
-from spacy_lstm_tagger.demo import DEMO_CONFIG
+from spacy_lstm_tagger.cli.demo import DEMO_CONFIG
 
 CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.cfg"))
 

@@ -14,9 +14,9 @@ from spacy.util import registry
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, chain, torch2xp, xp2torch
 from thinc.types import Floats2d
 
+from ..errors import TaggerErrors, is_int_at_least
+from ..threads import limit_threads_after_fork
 from .encoders import get_encoder
-from .errors import TaggerErrors, is_int_at_least
-from .threads import limit_threads_after_fork
 from .torch_module import RecurrentTagger
 
 SERIAL_FORMAT = 1

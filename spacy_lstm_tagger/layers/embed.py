@@ -10,7 +10,7 @@ from thinc.api import HashEmbed, Model, chain, concatenate, list2ragged, ragged2
 from thinc.layers.concatenate import forward as concatenate_forward
 from thinc.types import Floats2d
 
-from .errors import is_int_at_least
+from ..errors import is_int_at_least
 
 
 @registry.architectures("spacy-lstm-tagger.ConcatHashEmbed.v1")

@@ -9,7 +9,7 @@ from spacy.training import Example
 from spacy.training.converters import conllu_to_docs
 from spacy.vocab import Vocab
 
-from .pipe import TARGETS, LSTMTagger
+from ..pipeline.tagger import TARGETS, LSTMTagger
 
 CONLLU_SUFFIXES = (".conllu", ".conll")
 

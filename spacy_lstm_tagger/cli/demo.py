@@ -14,7 +14,7 @@ from wasabi import msg
 
 from .corpus_io import gold_examples, read_corpus
 
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = Path(__file__).parent.parent / "data"
 DEMO_CORPUS = DATA_DIR / "demo_corpus.jsonl"
 DEMO_CONFIG = DATA_DIR / "demo.cfg"
 DEMO_SENTENCES = [

@@ -18,8 +18,8 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, SequenceCategoricalCrossentropy, set_dropout_rate
 from thinc.types import Floats2d, Ints1d
 
-from .errors import OWN_PREFIX, TaggerErrors
-from .model import get_torch_module, validate_weights
+from ..errors import OWN_PREFIX, TaggerErrors
+from ..layers.tagger_model import get_torch_module, validate_weights
 from .scorer import score_tags
 
 TARGETS = {"tag": "TAG", "pos": "POS"}

@@ -14,10 +14,10 @@ from spacy.util import registry
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, torch2xp, xp2torch
 from thinc.types import Floats2d
 
+from ..errors import is_int_at_least
+from ..threads import limit_threads_after_fork
 from .char_module import CHAR_ENCODERS, CharEncoder
-from .errors import is_int_at_least
-from .model import split_rows
-from .threads import limit_threads_after_fork
+from .tagger_model import split_rows
 
 # Forms whose character ids are kept between batches; the cache is emptied when
 # it grows past this, so a long-running service does not grow without bound.

@@ -1,0 +1,1 @@
+"""The commands of `python -m spacy_lstm_tagger` and what they share."""

@@ -1,0 +1,1 @@
+"""The torch modules and the thinc layers that wrap them."""

@@ -1,0 +1,1 @@
+"""The `lstm_tagger` pipeline component and its scorer."""
