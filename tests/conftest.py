@@ -3,15 +3,24 @@
 import os
 import subprocess
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Union
 
+import numpy
 import pytest
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
-from spacy_lstm_tagger.cli.demo import load_demo_records, records_to_docbin
+from spacy_lstm_tagger.cli.demo import DEMO_CONFIG, load_demo_records, records_to_docbin
+
+# Every shipped training config, once each (configs/demo.cfg is the package's demo.cfg).
+SHIPPED_CONFIGS = list(
+    {
+        path.read_text(): path
+        for path in [*sorted((Path(__file__).parent.parent / "configs").glob("*.cfg")), DEMO_CONFIG]
+    }.values()
+)
 
 # A small model, so tests train in seconds on two CPU cores.
 SMALL_MODEL = {
@@ -72,18 +81,66 @@ def records_to_examples(nlp: Language, records: List[Dict]) -> List[Example]:
 
 
 def train_nlp(
-    nlp: Language, examples: List[Example], n_iter: int = 30, learn_rate: Optional[float] = None
+    nlp: Language,
+    examples: List[Example],
+    n_iter: int = 30,
+    learn_rate: Optional[float] = None,
+    drop: float = 0.0,
 ) -> Language:
     """Initialize and train on the examples, all in one batch per step.
 
     learn_rate (Optional[float]): Overrides the default optimizer's learning rate.
+    drop (float): The dropout rate given to `nlp.update`.
     """
     optimizer = nlp.initialize(lambda: examples)
     if learn_rate is not None:
         optimizer.learn_rate = learn_rate
     for _ in range(n_iter):
-        nlp.update(examples, sgd=optimizer)
+        nlp.update(examples, sgd=optimizer, drop=drop)
     return nlp
+
+
+def squared_error_loss(probs: Sequence, gold: Sequence[Sequence[str]], labels: Sequence) -> float:
+    """The loss spaCy's taggers report (thinc's unnormalized categorical cross-entropy
+    returns the sum of its squared gradient), computed by hand: the sum over the tokens
+    with a gold label of the squared distance between the probabilities and the
+    one-hot gold label.
+
+    probs (Sequence): One (n_tokens, n_labels) array per doc.
+    gold (Sequence[Sequence[str]]): Each doc's gold labels; "" or None: not scored.
+    labels (Sequence): The component's labels, in the order of the columns.
+    RETURNS (float): The loss.
+    """
+    total = 0.0
+    for doc_probs, doc_gold in zip(probs, gold):
+        for row, label in zip(numpy.asarray(doc_probs, dtype="float64"), doc_gold):
+            if label:
+                truth = numpy.zeros_like(row)
+                truth[list(labels).index(label)] = 1.0
+                total += float(((row - truth) ** 2).sum())
+    return total
+
+
+def predicted_labels(nlp: Language, docs: Sequence[Union[str, Doc]]) -> List[List[str]]:
+    """The label of highest probability for each token, read from the model's
+    probabilities (not from the docs' annotation).
+
+    docs (Sequence[Union[str, Doc]]): Docs, or texts to make docs of.
+    RETURNS (List[List[str]]): One list of labels per doc.
+    """
+    pipe = nlp.get_pipe("lstm_tagger")
+    probs = pipe.model.predict([nlp.make_doc(d) if isinstance(d, str) else d for d in docs])
+    return [[pipe.labels[i] for i in numpy.asarray(p).argmax(axis=1)] for p in probs]
+
+
+def run_in_training_mode(monkeypatch: pytest.MonkeyPatch, nlp: Language) -> None:
+    """Make the component's recurrent layer run as in training even when asked to
+    predict: the bug that the batch-invariance and round-trip tests must catch. The
+    change is undone when the test ends.
+    """
+    layer = nlp.get_pipe("lstm_tagger").model.get_ref("output_layer")
+    forward = layer._func  # thinc keeps a layer's forward function here
+    monkeypatch.setattr(layer, "_func", lambda model, X, is_train: forward(model, X, True))
 
 
 @pytest.fixture(scope="session")
@@ -94,16 +151,46 @@ def demo_records() -> List[Dict]:
 
 @pytest.fixture(scope="session")
 def trained_nlp(demo_records) -> Language:
-    """A small tagger (target "tag") trained on 40 demo sentences. Do not modify."""
+    """A small tagger (target "tag") fit to 40 demo sentences: it tags every token of
+    them right (test_component checks). Do not modify."""
+    spacy.util.fix_random_seed(0)
     nlp = make_nlp("tag")
-    return train_nlp(nlp, records_to_examples(nlp, demo_records[:40]), n_iter=40)
+    examples = records_to_examples(nlp, demo_records[:40])
+    return train_nlp(nlp, examples, n_iter=40, learn_rate=0.01)
 
 
 @pytest.fixture(scope="session")
 def trained_char_nlp(demo_records) -> Language:
     """trained_nlp's tagger with character features beside its words. Do not modify."""
+    spacy.util.fix_random_seed(0)
     nlp = make_nlp("tag", tok2vec=char_tok2vec())
-    return train_nlp(nlp, records_to_examples(nlp, demo_records[:40]), n_iter=40)
+    examples = records_to_examples(nlp, demo_records[:40])
+    return train_nlp(nlp, examples, n_iter=40, learn_rate=0.01)
+
+
+# The dropout rate the default model is trained with, as `[training] dropout` would give.
+DEFAULT_TRAIN_DROPOUT = 0.33
+
+
+@pytest.fixture(scope="session")
+def trained_default_nlp(demo_records) -> Language:
+    """The shipped default model (`nlp.add_pipe("lstm_tagger")` with no model config: a
+    2-layer BiLSTM over hash and character embeddings, with dropout and word dropout)
+    trained briefly on 40 demo sentences with `nlp.update(drop=0.33)`, so dropout is
+    really on while training and stays set on the model afterwards, as after
+    `spacy train`. Do not modify."""
+    spacy.util.fix_random_seed(0)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lstm_tagger")
+    examples = records_to_examples(nlp, demo_records[:40])
+    optimizer = nlp.initialize(lambda: examples)
+    optimizer.learn_rate = 0.01
+    # 24 updates, batches of 10 sentences: a few seconds.
+    for _ in range(6):
+        for start in range(0, len(examples), 10):
+            batch = examples[start : start + 10]
+            nlp.update(batch, sgd=optimizer, drop=DEFAULT_TRAIN_DROPOUT)
+    return nlp
 
 
 @pytest.fixture
@@ -134,3 +221,20 @@ def run_command(cmd: List, cwd: Path, timeout: float = 300) -> str:
     command = " ".join(map(str, cmd))
     assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
+
+
+def training_examples(nlp: Language, demo_records: List[Dict]) -> List[Example]:
+    """Gold docs with tags, UPOS and a right-branching tree (for configs with a parser)."""
+    examples = []
+    for record in demo_records[:20]:
+        n = len(record["words"])
+        gold = Doc(
+            nlp.vocab,
+            words=record["words"],
+            tags=record["tags"],
+            pos=record["pos"],
+            heads=[max(0, i - 1) for i in range(n)],
+            deps=["ROOT"] + ["dep"] * (n - 1),
+        )
+        examples.append(Example(Doc(nlp.vocab, words=record["words"]), gold))
+    return examples

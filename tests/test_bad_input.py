@@ -15,7 +15,7 @@ import pytest
 import spacy
 import srsly
 import torch
-from conftest import SMALL_MODEL, make_nlp, records_to_examples, small_model
+from conftest import SMALL_MODEL, make_nlp, records_to_examples, small_model, squared_error_loss
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
@@ -47,12 +47,14 @@ def unannotated(nlp: Language, records: List[Dict]) -> List[Example]:
 
 @pytest.mark.parametrize("get_examples", [lambda: [], lambda: iter([])], ids=["list", "gen"])
 def test_empty_corpus(get_examples: Callable) -> None:
-    with pytest.raises(ValueError, match="the training corpus is empty. Check"):
+    """An empty training corpus raises TypeError (as spaCy's E930) with our message."""
+    with pytest.raises(TypeError, match="the training corpus is empty. Check"):
         make_nlp().initialize(get_examples)
 
 
 @pytest.mark.parametrize("target,attr", [("tag", "token.tag_"), ("pos", "token.pos_")])
 def test_corpus_without_the_target_annotation(demo_records, target: str, attr: str) -> None:
+    """A corpus without the target attribute is refused, naming the attribute."""
     nlp = make_nlp(target)
     examples = unannotated(nlp, demo_records[:5])
     with pytest.raises(ValueError, match=f"{NO_LABELS} {re.escape(attr)}"):
@@ -61,6 +63,8 @@ def test_corpus_without_the_target_annotation(demo_records, target: str, attr: s
 
 @pytest.mark.parametrize("gold_tag,label", [("NNS", "NNS"), ("!NNS", "NNS")])
 def test_initialize_labels_that_miss_a_gold_label(demo_records, gold_tag, label) -> None:
+    """A gold label (or negated label) outside the given labels stops training with a clear
+    error."""
     nlp = make_nlp()
     nlp.config["initialize"]["components"]["lstm_tagger"] = {"labels": ["DT", "NN"]}
     gold = Doc(nlp.vocab, words=["the", "dogs"], tags=["DT", gold_tag])
@@ -70,9 +74,24 @@ def test_initialize_labels_that_miss_a_gold_label(demo_records, gold_tag, label)
         nlp.update(examples)
 
 
+def tag_accuracy(nlp: Language, words: List[List[str]], gold: List[List[str]]) -> float:
+    """Token accuracy counted by hand: the share of tokens with a gold tag whose tag,
+    predicted on the gold words, is that gold tag."""
+    docs = nlp.pipe(Doc(nlp.vocab, words=doc_words) for doc_words in words)
+    pairs = [(t.tag_, g) for doc, doc_gold in zip(docs, gold) for t, g in zip(doc, doc_gold)]
+    scored = [predicted == tag for predicted, tag in pairs if tag]
+    return sum(scored) / len(scored)
+
+
 def test_dev_labels_never_seen_in_training_count_as_errors(trained_nlp, demo_records) -> None:
-    dev = records_to_examples(trained_nlp, demo_records[40:45])
-    assert trained_nlp.evaluate(dev)["tag_acc"] > 0
+    """The dev score is the share of tokens tagged right (counted by hand); gold
+    labels the tagger has never seen are errors, scoring 0."""
+    records = demo_records[40:45]
+    dev = records_to_examples(trained_nlp, records)
+    words, tags = [r["words"] for r in records], [r["tags"] for r in records]
+    expected = tag_accuracy(trained_nlp, words, tags)
+    assert expected > 0.5  # so that the 0 below comes from the unseen labels
+    assert trained_nlp.evaluate(dev)["tag_acc"] == pytest.approx(expected)
     for example in dev:
         for token in example.reference:
             token.tag_ = "NEVER-SEEN"
@@ -80,28 +99,46 @@ def test_dev_labels_never_seen_in_training_count_as_errors(trained_nlp, demo_rec
 
 
 def test_docs_with_missing_values_train_and_score(demo_records) -> None:
+    """Tokens and docs without gold tags add nothing to the loss (computed by hand
+    over the annotated tokens) and are not scored: a doc without any gold tag gets
+    no score, the others score the share of their annotated tokens tagged right."""
     nlp = initialized_nlp(demo_records[:12])
+    pipe = nlp.get_pipe("lstm_tagger")
     partial = records_to_examples(nlp, demo_records[8:10])
     for example in partial:
         example.reference[0].tag_ = ""
     missing = unannotated(nlp, demo_records[10:12])
-    losses = nlp.update([*partial, *missing], sgd=nlp.create_optimizer())
-    assert numpy.isfinite(losses["lstm_tagger"]) and losses["lstm_tagger"] > 0
+    batch = [*partial, *missing]
+    gold = [[t.tag_ for t in eg.reference] for eg in batch]
+    assert gold[0][0] == "" and gold[2] == [""] * len(gold[2])
+    # The small model has no dropout: the training pass gives predict's probabilities.
+    probs = pipe.model.predict([eg.predicted for eg in batch])
+    losses = nlp.update(batch, sgd=nlp.create_optimizer())
+    assert losses["lstm_tagger"] == pytest.approx(squared_error_loss(probs, gold, pipe.labels))
     assert nlp.update(missing)["lstm_tagger"] == 0.0
     assert nlp.evaluate(missing)["tag_acc"] is None
-    assert 0.0 <= nlp.evaluate(partial)["tag_acc"] <= 1.0
+    words = [[t.text for t in eg.reference] for eg in partial]
+    expected = tag_accuracy(nlp, words, gold[:2])
+    assert nlp.evaluate(partial)["tag_acc"] == pytest.approx(expected)
 
 
 def test_tokenization_that_differs_from_the_gold(demo_records) -> None:
+    """A predicted tokenization that splits a gold token trains: both pieces learn
+    the gold token's tag (the loss, computed by hand, counts all five tokens)."""
     nlp = initialized_nlp(demo_records)
+    pipe = nlp.get_pipe("lstm_tagger")
     gold = {"words": ["New York", "is", "big", "."], "tags": ["NNP", "VBZ", "JJ", "."]}
-    assert set(gold["tags"]) <= set(nlp.get_pipe("lstm_tagger").labels)
+    assert set(gold["tags"]) <= set(pipe.labels)
     gold["spaces"] = [True, True, False, False]
     example = Example.from_dict(nlp.make_doc("New York is big."), gold)
-    assert numpy.isfinite(nlp.update([example])["lstm_tagger"])
+    assert [t.text for t in example.predicted] == ["New", "York", "is", "big", "."]
+    probs = pipe.model.predict([example.predicted])
+    expected = squared_error_loss(probs, [["NNP", "NNP", "VBZ", "JJ", "."]], pipe.labels)
+    assert nlp.update([example])["lstm_tagger"] == pytest.approx(expected, rel=1e-5)
 
 
 def test_update_before_initialize_is_e109(demo_records) -> None:
+    """`update` before `initialize` raises spaCy's E109."""
     nlp = make_nlp()
     with pytest.raises(ValueError, match=r"\[E109\].*initialize"):
         nlp.update(records_to_examples(nlp, demo_records[:2]))
@@ -126,10 +163,11 @@ def spacy_train_stderr(tmp_path: Path, train_docs: DocBin, labels: Optional[List
     return result.stderr
 
 
-def assert_raised_here(stderr: str, message: str) -> None:
-    """The error is ours: the last line carries the message and the innermost frame
-    of the final traceback is in this package, not in torch or thinc."""
-    assert stderr.strip().splitlines()[-1].startswith(f"ValueError: {message}")
+def assert_raised_here(stderr: str, message: str, error: str = "ValueError") -> None:
+    """The error is ours: the last line carries the exception type and the message,
+    and the innermost frame of the final traceback is in this package, not in torch
+    or thinc."""
+    assert stderr.strip().splitlines()[-1].startswith(f"{error}: {message}")
     final_traceback = stderr.rsplit("Traceback (most recent call last)", 1)[1]
     innermost = re.findall(r'File "([^"]+)"', final_traceback)[-1]
     assert "spacy_lstm_tagger" in innermost, innermost
@@ -137,12 +175,16 @@ def assert_raised_here(stderr: str, message: str) -> None:
 
 @pytest.mark.slow
 def test_spacy_train_empty_corpus(tmp_path: Path) -> None:
+    """`spacy train` on an empty corpus fails with our message, raised in this package."""
     stderr = spacy_train_stderr(tmp_path, DocBin())
-    assert_raised_here(stderr, "Component 'lstm_tagger' got no training examples")
+    # TypeError, as spaCy's own components raise for no examples (E930).
+    assert_raised_here(stderr, "Component 'lstm_tagger' got no training examples", "TypeError")
 
 
 @pytest.mark.slow
 def test_spacy_train_labels_that_miss_gold_labels(tmp_path: Path, demo_records) -> None:
+    """`spacy train` with labels that miss gold labels fails with our message and points to
+    `spacy init labels`."""
     docs = records_to_docbin(demo_records[:10], spacy.blank("en").vocab)
     stderr = spacy_train_stderr(tmp_path, docs, labels=["DET", "NOUN"])
     assert_raised_here(stderr, f"Component 'lstm_tagger' {UNKNOWN_LABEL}")
@@ -166,6 +208,7 @@ def test_spacy_train_labels_that_miss_gold_labels(tmp_path: Path, demo_records) 
     ids=["rnn_type", "hidden_width", "depth", "nO", "dropout_1", "dropout_neg", "word_dropout"],
 )
 def test_bad_model_settings_refused_when_built(overrides: Dict, message: str) -> None:
+    """Bad model settings are refused when the model is built, naming the setting."""
     with pytest.raises(ValueError, match=message):
         make_nlp(**overrides)
 
@@ -173,6 +216,7 @@ def test_bad_model_settings_refused_when_built(overrides: Dict, message: str) ->
 @pytest.mark.parametrize("value", [True, 2.5, "64"])
 def test_hidden_width_of_wrong_type_refused(value) -> None:
     # ConfigValidationError (True, 2.5) is a ValueError too.
+    """A hidden_width that is not an integer is refused."""
     with pytest.raises(ValueError, match="hidden_width"):
         make_nlp(hidden_width=value)
 
@@ -186,12 +230,14 @@ def test_hidden_width_of_wrong_type_refused(value) -> None:
     ],
 )
 def test_bad_component_settings_refused_when_built(config: Dict, message: str) -> None:
+    """Bad component settings are refused when the component is built."""
     with pytest.raises(ValueError, match=message):
         spacy.blank("en").add_pipe("lstm_tagger", config={"model": SMALL_MODEL, **config})
 
 
 @pytest.mark.parametrize("nO", [5, 100])
 def test_config_nO_that_disagrees_with_the_labels(demo_records, nO: int) -> None:
+    """An nO that disagrees with the number of labels is refused at initialize."""
     nlp = make_nlp(nO=nO)
     examples = records_to_examples(nlp, demo_records[:10])
     with pytest.raises(ValueError, match=f"has \\d+ labels, but its model is set to {nO} outputs"):
@@ -199,6 +245,7 @@ def test_config_nO_that_disagrees_with_the_labels(demo_records, nO: int) -> None
 
 
 def test_listener_width_that_disagrees_with_the_upstream_tok2vec(demo_records) -> None:
+    """A listener width that differs from the upstream tok2vec's is refused, naming both widths."""
     nlp = spacy.blank("en")
     upstream = {"@architectures": "spacy.HashEmbedCNN.v2", "width": 64, "depth": 1}
     upstream.update(embed_size=500, window_size=1, maxout_pieces=3, subword_features=True)
@@ -212,6 +259,7 @@ def test_listener_width_that_disagrees_with_the_upstream_tok2vec(demo_records) -
 
 
 def test_token_vectors_of_another_width_than_the_weights(trained_nlp) -> None:
+    """Token vectors of another width than the weights expect are refused with both widths."""
     layer = trained_nlp.get_pipe("lstm_tagger").model.get_ref("output_layer")
     width = layer.get_dim("nI")
     message = f"token vectors are {2 * width} wide, but the recurrent layer was built for {width}"
@@ -284,6 +332,7 @@ MODEL_FILE_DAMAGE: Dict[str, Tuple[Callable[[Path], object], str]] = {
 
 @pytest.mark.parametrize("damage", list(MODEL_FILE_DAMAGE))
 def test_spacy_load_of_a_damaged_model_file(saved_pipeline, trained_nlp, tmp_path, damage) -> None:
+    """`spacy.load` of a damaged model file names the component, the file and the problem."""
     path = tmp_path / "pipeline"
     shutil.copytree(saved_pipeline, path)
     change, problem = MODEL_FILE_DAMAGE[damage]
@@ -297,6 +346,7 @@ def test_spacy_load_of_a_damaged_model_file(saved_pipeline, trained_nlp, tmp_pat
 
 @pytest.mark.parametrize("keep", [0.0, 0.5, 0.999])
 def test_from_bytes_of_damaged_bytes(trained_nlp, keep: float) -> None:
+    """`from_bytes` of cut bytes says the data is truncated or corrupted."""
     data = trained_nlp.get_pipe("lstm_tagger").to_bytes()
     with pytest.raises(ValueError, match=f"from the bytes data: it is {BROKEN}"):
         make_nlp().get_pipe("lstm_tagger").from_bytes(data[: int(len(data) * keep)])
@@ -307,6 +357,8 @@ def test_from_bytes_of_damaged_bytes(trained_nlp, keep: float) -> None:
 
 @pytest.mark.parametrize("where", ["torch", "tok2vec"])
 def test_nan_weights_stop_training_with_a_clear_error(demo_records, where: str) -> None:
+    """NaN or infinite weights in torch or in the tok2vec stop training with advice on the learn
+    rate."""
     nlp = initialized_nlp(demo_records[:8])
     model = nlp.get_pipe("lstm_tagger").model
     if where == "torch":
@@ -340,6 +392,8 @@ def torch_parameter_change(nlp: Language, examples: List[Example], grad_clip: fl
 
 
 def test_grad_clip_from_the_optimizer_config_clips_torch_gradients(demo_records) -> None:
+    """The optimizer's grad_clip clips the torch module's gradients: a clipped SGD step is no
+    longer than the threshold."""
     clip = 0.01
     changes = {}
     for grad_clip in (0.0, clip):

@@ -1,6 +1,7 @@
 """Cross-validation: fold splits, held-out scoring, resume, and CoNLL-U input."""
 
 import shutil
+import statistics
 from pathlib import Path
 from typing import Dict, List
 
@@ -10,6 +11,7 @@ import srsly
 from conftest import read_docbin
 from hypothesis import given
 from hypothesis import strategies as st
+from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from typer.testing import CliRunner
 
@@ -91,6 +93,8 @@ def cv_run(tmp_path_factory, corpus_file) -> Dict:
     seed=st.integers(min_value=0, max_value=10**6),
 )
 def test_folds_are_disjoint_and_cover_the_corpus(n_docs, n_folds, seed):
+    """Test folds partition the corpus in near-equal parts; each fold's train, dev and test parts
+    are non-empty and partition it too."""
     folds = make_folds(n_docs, n_folds, seed=seed)
     assert len(folds) == n_folds
     tests = [set(fold["test"]) for fold in folds]
@@ -105,6 +109,7 @@ def test_folds_are_disjoint_and_cover_the_corpus(n_docs, n_folds, seed):
 
 
 def test_same_seed_gives_same_folds():
+    """The same seed gives the same folds, another seed other folds."""
     assert make_folds(50, 5, seed=3) == make_folds(50, 5, seed=3)
     assert make_folds(50, 5, seed=3) != make_folds(50, 5, seed=4)
 
@@ -114,18 +119,26 @@ def test_same_seed_gives_same_folds():
     [(20, 1, 0.1, "--folds"), (2, 2, 0.1, "too few"), (20, 2, 1.0, "--dev-fraction")],
 )
 def test_bad_split_settings_are_explained(n_docs, n_folds, dev_fraction, problem):
+    """Impossible split settings are refused, naming the setting."""
     with pytest.raises(EvaluationInputError, match=problem):
         make_folds(n_docs, n_folds, dev_fraction=dev_fraction)
 
 
 def test_crossval_writes_folds_and_summary(cv_run, corpus_file):
+    """The summary gathers each fold's own held-out score, their mean and sample
+    standard deviation; each fold's split is the one `make_folds` gives."""
     output, stdout = cv_run["output"], cv_run["stdout"]
     summary = srsly.read_json(output / "summary.json")
     assert summary["target"] == "pos"
     assert summary["overrides"] == OVERRIDES
     accuracies = [row["accuracy"] for row in summary["per_fold"]]
-    assert len(accuracies) == N_FOLDS and all(0.0 <= acc <= 1.0 for acc in accuracies)
+    fold_scores = [
+        srsly.read_json(output / f"fold_{i}" / "scores.json")["accuracy"]
+        for i in range(1, N_FOLDS + 1)
+    ]
+    assert accuracies == fold_scores
     assert summary["accuracy_mean"] == pytest.approx(sum(accuracies) / N_FOLDS)
+    assert summary["accuracy_std"] == pytest.approx(statistics.stdev(accuracies))
     assert sum(row["test_docs"] for row in summary["per_fold"]) == N_DOCS
     folds = make_folds(N_DOCS, N_FOLDS, seed=0)
     for i in range(1, N_FOLDS + 1):
@@ -135,6 +148,8 @@ def test_crossval_writes_folds_and_summary(cv_run, corpus_file):
 
 
 def test_each_fold_trains_without_its_test_docs(cv_run, corpus_file):
+    """Each fold trains and chooses its best model on its train and dev docs only, never on its
+    test docs."""
     corpus = words_of(corpus_file)
     assert len(cv_run["trained"]) == N_FOLDS
     for i, overrides in enumerate(cv_run["trained"], start=1):
@@ -147,8 +162,11 @@ def test_each_fold_trains_without_its_test_docs(cv_run, corpus_file):
         assert overrides["training.max_steps"] == OVERRIDES["training.max_steps"]
 
 
-def test_fold_scores_come_from_held_out_docs(cv_run, corpus_file):
-    fold_dir = cv_run["output"] / "fold_1"
+@pytest.mark.parametrize("fold", range(1, N_FOLDS + 1))
+def test_fold_scores_come_from_held_out_docs(cv_run, corpus_file, fold: int):
+    """Each fold's score is its model-best's UPOS accuracy on the fold's held-out docs,
+    on their gold words: spaCy's score and a count by hand agree with it."""
+    fold_dir = cv_run["output"] / f"fold_{fold}"
     split = srsly.read_json(fold_dir / "split.json")
     scores = srsly.read_json(fold_dir / "scores.json")
     nlp = spacy.load(fold_dir / "training" / "model-best")
@@ -158,9 +176,17 @@ def test_fold_scores_come_from_held_out_docs(cv_run, corpus_file):
     assert scores["test_tokens"] == sum(len(doc) for doc in held_out)
     expected = nlp.evaluate(gold_examples(nlp, held_out))["pos_acc"]
     assert scores["accuracy"] == pytest.approx(expected)
+    predicted = nlp.pipe(Doc(nlp.vocab, words=[t.text for t in doc]) for doc in held_out)
+    correct = sum(
+        token.pos_ == gold_token.pos_
+        for doc, gold_doc in zip(predicted, held_out)
+        for token, gold_token in zip(doc, gold_doc)
+    )
+    assert scores["accuracy"] == pytest.approx(correct / scores["test_tokens"])
 
 
 def test_resume_skips_finished_folds(cv_run, corpus_file, tmp_path, monkeypatch, capsys):
+    """A rerun trains only the folds without scores and leaves the finished ones untouched."""
     output = tmp_path / "cv"
     shutil.copytree(cv_run["output"], output)
     (output / "fold_2" / "scores.json").unlink()
@@ -183,6 +209,7 @@ def test_resume_skips_finished_folds(cv_run, corpus_file, tmp_path, monkeypatch,
 
 
 def test_resume_refuses_a_different_split(cv_run, corpus_file, tmp_path):
+    """Resuming with another seed (another split) is refused, pointing to --restart."""
     output = tmp_path / "cv"
     shutil.copytree(cv_run["output"], output)
     with pytest.raises(EvaluationInputError, match="--restart"):
@@ -190,6 +217,7 @@ def test_resume_refuses_a_different_split(cv_run, corpus_file, tmp_path):
 
 
 def test_crossval_on_conllu(tmp_path, demo_records):
+    """A CoNLL-U corpus cross-validates with one doc per sentence."""
     conllu = tmp_path / "corpus.conllu"
     write_conllu(demo_records[:30], conllu)
     summary = run_crossval(DEMO_CONFIG, conllu, tmp_path / "cv", n_folds=2, overrides=OVERRIDES)
@@ -200,6 +228,7 @@ def test_crossval_on_conllu(tmp_path, demo_records):
 
 
 def test_read_conllu_keeps_one_doc_per_sentence(tmp_path, demo_records):
+    """Reading CoNLL-U keeps one doc per sentence, with its words, UPOS and tags."""
     conllu = tmp_path / "corpus.conllu"
     write_conllu(demo_records[:5], conllu)
     vocab = Vocab()
@@ -215,6 +244,7 @@ def test_read_conllu_keeps_one_doc_per_sentence(tmp_path, demo_records):
     [("corpus.txt", "some text", "DocBin"), ("bad.conllu", "1\tword\n", "CoNLL-U")],
 )
 def test_unreadable_corpus_is_explained(tmp_path, name, text, problem):
+    """A corpus in an unknown format, or a broken CoNLL-U file, is explained without a traceback."""
     path = tmp_path / name
     path.write_text(text, encoding="utf8")
     with pytest.raises(EvaluationInputError, match=problem):

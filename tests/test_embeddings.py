@@ -21,15 +21,19 @@ CONCAT_HASH_EMBED = {
 
 
 def test_form_chars_keeps_prefix_and_suffix() -> None:
+    """A long form keeps its first and last characters; code points map to their rows."""
     ids = form_chars("internationalization", rows=512, max_chars=10)
     assert ids.tolist() == [1 + ord(c) for c in "interation"]
     assert form_chars("", rows=512, max_chars=10).tolist() == [1]
-    # Code points past the table share rows, never padding (0) or out of range.
+    # Code points past the table share rows by their value modulo the other 15 rows,
+    # never padding (0) or out of range.
     wide = form_chars("日本語😀", rows=16, max_chars=10)
+    assert wide.tolist() == [1 + ord(c) % 15 for c in "日本語😀"]
     assert ((wide >= 1) & (wide < 16)).all()
 
 
 def test_encode_forms_shares_rows_between_tokens_of_one_form() -> None:
+    """Tokens of one form share one row of character ids, longest form first."""
     vocab = spacy.blank("en").vocab
     words = [["the", "dog", "the"], [], ["elephants", "dog"]]
     docs = [Doc(vocab, words=w) for w in words]
@@ -51,12 +55,14 @@ def test_encode_forms_shares_rows_between_tokens_of_one_form() -> None:
     ],
 )
 def test_bad_settings_are_refused(settings: dict, message: str) -> None:
+    """Bad character encoder settings are refused, naming the setting."""
     with pytest.raises(ValueError, match=message):
         build_char_embed(**settings)
 
 
 @pytest.mark.parametrize("kind", ["cnn", "lstm"])
 def test_token_vectors_do_not_depend_on_batch_mates(kind: str) -> None:
+    """A doc's character-based token vectors do not depend on its batch-mates."""
     nlp = make_nlp(tok2vec=char_tok2vec(kind))
     docs = [nlp.make_doc("Olga ate unbelievably ripe mangoes ."), nlp.make_doc("")]
     tok2vec = nlp.get_pipe("lstm_tagger").model.get_ref("tok2vec")
@@ -68,6 +74,7 @@ def test_token_vectors_do_not_depend_on_batch_mates(kind: str) -> None:
 
 
 def test_concat_hash_embed_width_and_settings() -> None:
+    """ConcatHashEmbed gives one table's width per attribute and refuses bad settings."""
     model = build_concat_hash_embed(8, ["NORM", "SHAPE"], [100, 50])
     docs = [Doc(spacy.blank("en").vocab, words=w) for w in (["Hello", "world"], [])]
     model.initialize(X=docs)
@@ -82,6 +89,8 @@ def test_concat_hash_embed_width_and_settings() -> None:
     "kind,words", [("cnn", SMALL_MODEL["tok2vec"]), ("lstm", CONCAT_HASH_EMBED)]
 )
 def test_trains_and_round_trips(kind: str, words: dict, demo_records, tmp_path: Path) -> None:
+    """With characters, the tagger's gradient reaches the character embeddings, it fits its
+    training sentences, and a saved pipeline predicts the same probabilities."""
     nlp = make_nlp(tok2vec=char_tok2vec(kind, words))
     examples = records_to_examples(nlp, demo_records[:40])
     chars = nlp.get_pipe("lstm_tagger").model.get_ref("tok2vec").layers[1]

@@ -104,6 +104,8 @@ def fresh_venv(tmp: Path) -> Path:
 @pytest.mark.slow
 def test_package_installs_and_loads_in_fresh_env(trained_char_nlp, tmp_path):
     # The character model: its three architectures must resolve in the fresh env too.
+    """`spacy package` of the character model installs with pip in a fresh environment, pulls
+    this package in through its requirements, and loads with the same tags and probabilities."""
     trained_nlp = trained_char_nlp
     dist = tmp_path / "dist"
     build_project_wheel(tmp_path, dist)

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import spacy
 import torch
-from conftest import read_docbin, records_to_examples, run_command, small_model
+from conftest import read_docbin, records_to_examples, run_command, small_model, squared_error_loss
 from spacy.cli.train import train
+from spacy.language import Language
 from spacy.tokens import Doc, DocBin
-from spacy.training import Example
+from spacy.training import Corpus, Example
 from spacy.util import load_model_from_config
 from test_serialization import assert_same_predictions
 from thinc.api import Config
@@ -45,12 +46,14 @@ LISTENER = {"@architectures": "spacy.Tok2VecListener.v1", "width": WIDTH, "upstr
 
 
 def test_pickle_round_trip(trained_nlp):
+    """A pickled and unpickled pipeline gives the same probabilities and tags."""
     assert_same_predictions(trained_nlp, pickle.loads(pickle.dumps(trained_nlp)))
 
 
 def test_weights_saved_on_gpu_load_on_cpu(trained_nlp, monkeypatch):
     # torch.save asks these taggers where each tensor lives (a private registry, the
     # only way to write GPU-tagged weights without a GPU): tag every tensor cuda:0.
+    """Weights saved on a GPU load on a CPU-only machine and predict the same."""
     registry = torch.serialization._package_registry
     gpu_tagger = (-1, lambda _storage: "cuda:0", lambda _storage, _location: None)
     monkeypatch.setattr(torch.serialization, "_package_registry", [gpu_tagger, *registry])
@@ -66,19 +69,47 @@ def test_weights_saved_on_gpu_load_on_cpu(trained_nlp, monkeypatch):
     assert_same_predictions(trained_nlp, nlp)
 
 
-def test_listener_backprops_into_shared_tok2vec(demo_records):
+def test_pickle_round_trip_of_the_default_model(trained_default_nlp):
+    """The shipped default model (with its character encoder) pickles, and the copy
+    gives the same probabilities and tags."""
+    assert_same_predictions(trained_default_nlp, pickle.loads(pickle.dumps(trained_default_nlp)))
+
+
+def tok2vec_gradient(nlp: Language) -> float:
+    """The summed absolute gradient held by the tok2vec's parameters."""
+    tok2vec = nlp.get_pipe("tok2vec").model
+    grads = [n.get_grad(p) for n in tok2vec.walk() for p in n.grad_names if n.has_grad(p)]
+    return sum(float(abs(grad).sum()) for grad in grads)
+
+
+def test_listener_backprops_into_shared_tok2vec(demo_records, monkeypatch):
+    """The tagger's gradient reaches the shared tok2vec through its listener: with the
+    tagger's gradient zeroed, the tok2vec gets no gradient; with it, it does. The
+    tagger's loss is computed on the tok2vec's vectors (checked by hand)."""
     nlp = spacy.blank("en")
     nlp.add_pipe("tok2vec", config={"model": TOK2VEC})
     nlp.add_pipe("lstm_tagger", config={"model": small_model(tok2vec=LISTENER)})
     examples = records_to_examples(nlp, demo_records[:20])
     nlp.initialize(lambda: examples)
     assert nlp.get_pipe("tok2vec").listening_components == ["lstm_tagger"]
-    losses = nlp.update(examples, sgd=False)  # keep the gradients to inspect them
+    pipe = nlp.get_pipe("lstm_tagger")
+    # Negative control: the listener passes back only what the tagger sends.
+    get_loss = pipe.get_loss
+    monkeypatch.setattr(
+        pipe, "get_loss", lambda egs, scores: (0.0, [s * 0 for s in get_loss(egs, scores)[1]])
+    )
+    assert nlp.update(examples, sgd=False)["tok2vec"] == 0.0  # sgd=False keeps the gradients
+    assert tok2vec_gradient(nlp) == 0.0
+    monkeypatch.undo()
+    # No dropout in training: the tagger's probabilities are those of prediction.
+    docs = list(nlp.get_pipe("tok2vec").pipe(eg.predicted.copy() for eg in examples))
+    probs = pipe.model.predict(docs)
+    gold = [[t.tag_ for t in eg.reference] for eg in examples]
+    losses = nlp.update(examples, sgd=False)
+    assert losses["lstm_tagger"] == pytest.approx(squared_error_loss(probs, gold, pipe.labels))
     # The tok2vec's "loss" is the squared gradient its listeners sent back.
-    assert losses["tok2vec"] > 0 and losses["lstm_tagger"] > 0
-    tok2vec = nlp.get_pipe("tok2vec").model
-    grads = [n.get_grad(p) for n in tok2vec.walk() for p in n.grad_names]
-    assert any(float(abs(grad).sum()) > 0 for grad in grads)
+    assert losses["tok2vec"] > 0
+    assert tok2vec_gradient(nlp) > 0
 
 
 def flat_tree_docbin(records, vocab) -> DocBin:
@@ -92,6 +123,8 @@ def flat_tree_docbin(records, vocab) -> DocBin:
 
 
 def test_shared_tok2vec_parser_config_trains(demo_records, tmp_path):
+    """The shipped shared-tok2vec config trains a tagger and a parser that both listen to the
+    tok2vec, and model-last's saved scores are its own."""
     vocab = spacy.blank("en").vocab
     flat_tree_docbin(demo_records[:60], vocab).to_disk(tmp_path / "train.spacy")
     flat_tree_docbin(demo_records[160:180], vocab).to_disk(tmp_path / "dev.spacy")
@@ -110,7 +143,12 @@ def test_shared_tok2vec_parser_config_trains(demo_records, tmp_path):
     nlp = spacy.load(tmp_path / "out" / "model-last")
     assert nlp.get_pipe("tok2vec").listening_components == ["lstm_tagger", "parser"]
     meta = json.loads((tmp_path / "out" / "model-last" / "meta.json").read_text())
-    assert all(isinstance(meta["performance"][key], float) for key in ("pos_acc", "dep_uas"))
+    # The scores saved with model-last are its own on the dev corpus, read as the
+    # training loop reads it: the tagger and the parser both ran on the shared vectors.
+    dev = Corpus(tmp_path / "dev.spacy", gold_preproc=True)(nlp)
+    scores = nlp.evaluate(dev)
+    for key in ("pos_acc", "dep_uas"):
+        assert meta["performance"][key] == pytest.approx(scores[key], abs=1e-6), key
     doc = nlp("The dog ate the apple .")
     assert all(token.pos_ for token in doc) and all(token.dep_ for token in doc)
 
@@ -178,14 +216,19 @@ def cli_dir(tmp_path_factory, trained_nlp, demo_records) -> Path:
 
 
 def test_cli_fill_config_completes_the_component(cli_dir):
+    """`init fill-config` writes the component's default model, scorer and score
+    weights into a config that only names the factory."""
     filled = Config().from_disk(cli_dir / "filled.cfg", interpolate=False)
     component = filled["components"]["lstm_tagger"]
     assert component["model"]["@architectures"] == "spacy-lstm-tagger.LSTMTagger.v1"
     assert component["scorer"]["@scorers"] == "spacy-lstm-tagger.tagger_scorer.v1"
-    assert filled["training"]["score_weights"]["tag_acc"] is not None
+    factory_weights = Language.get_factory_meta("lstm_tagger").default_score_weights
+    assert filled["training"]["score_weights"] == factory_weights
 
 
 def test_cli_evaluate_gold_preproc(cli_dir, trained_nlp):
+    """`spacy evaluate --gold-preproc` reports the accuracy `nlp.evaluate` gives on the gold
+    words."""
     spacy_cli("evaluate", "pipeline", "dev.spacy", "--gold-preproc", "-o", "m.json", cwd=cli_dir)
     metrics = json.loads((cli_dir / "m.json").read_text())
     gold = read_docbin(cli_dir / "dev.spacy", trained_nlp)
@@ -194,6 +237,7 @@ def test_cli_evaluate_gold_preproc(cli_dir, trained_nlp):
 
 
 def test_cli_debug_data(cli_dir):
+    """`spacy debug data` initializes a pipeline with the component."""
     paths = ["--paths.train", "train.spacy", "--paths.dev", "dev.spacy"]
     out = spacy_cli("debug", "data", "filled.cfg", *paths, cwd=cli_dir)
     assert "Pipeline can be initialized with data" in out

@@ -38,22 +38,51 @@ def report_run(tmp_path_factory, trained_nlp, demo_records) -> Dict:
     return {"root": root, "out": root / "out", "report": report, "stdout": result.output}
 
 
-def test_report_counts_add_up(report_run, demo_records):
+def test_report_counts_add_up(report_run, trained_nlp, demo_records):
+    """The report's counts are those counted by hand from the model's tags on the
+    evaluation words: per label, seen and unseen in training, and confusions."""
     report = report_run["report"]
-    n_tokens = sum(len(record["words"]) for record in demo_records[300:360])
+    records = demo_records[300:360]
+    n_tokens = sum(len(record["words"]) for record in records)
     assert report["target"] == "tag"
     assert report["docs"] == 60
     assert report["tokens"] == n_tokens
-    assert sum(row["support"] for row in report["labels"]) == n_tokens
-    assert sum(row["predicted"] for row in report["labels"]) == n_tokens
     assert sum(map(sum, report["matrix"]["counts"])) == n_tokens
-    seen = {row["tokens"]: row for row in report["seen"]}
-    assert seen["seen"]["count"] + seen["unseen"]["count"] == seen["all"]["count"] == n_tokens
-    assert seen["seen"]["correct"] + seen["unseen"]["correct"] == report["correct"]
-    assert seen["unseen"]["count"] > 0
+    train_forms = {word for record in demo_records[:40] for word in record["words"]}
+    docs = trained_nlp.pipe(Doc(trained_nlp.vocab, words=r["words"]) for r in records)
+    # (gold, predicted, seen in training) for every token.
+    tokens = [
+        (gold, token.tag_, token.text in train_forms)
+        for doc, record in zip(docs, records)
+        for token, gold in zip(doc, record["tags"])
+    ]
+    assert report["correct"] == sum(gold == pred for gold, pred, _ in tokens)
+    rows = report["labels"]
+    assert {row["label"]: row["support"] for row in rows if row["support"]} == Counter(
+        gold for gold, _, _ in tokens
+    )
+    assert {row["label"]: row["predicted"] for row in rows if row["predicted"]} == Counter(
+        pred for _, pred, _ in tokens
+    )
+    seen = {
+        name: (len(part), sum(gold == pred for gold, pred, _ in part))
+        for name, part in (
+            ("seen", [t for t in tokens if t[2]]),
+            ("unseen", [t for t in tokens if not t[2]]),
+            ("all", tokens),
+        )
+    }
+    assert {row["tokens"]: (row["count"], row["correct"]) for row in report["seen"]} == seen
+    assert seen["unseen"][0] > 0  # the evaluation has unseen words to count
+    wrong = Counter((gold, pred) for gold, pred, _ in tokens if gold != pred)
+    top = sorted(wrong.items(), key=lambda item: (-item[1], item[0]))[:10]
+    assert [(c["gold"], c["predicted"], c["count"]) for c in report["confusions"]] == [
+        (gold, pred, count) for (gold, pred), count in top
+    ]
 
 
 def test_report_accuracy_agrees_with_spacy_scorer(report_run):
+    """The report's accuracy is spaCy's score of the same model on the same corpus."""
     nlp = spacy.load(report_run["root"] / "model")
     golds = read_docbin(report_run["root"] / "eval.spacy", nlp)
     expected = nlp.evaluate(gold_examples(nlp, golds))["tag_acc"]
@@ -61,6 +90,8 @@ def test_report_accuracy_agrees_with_spacy_scorer(report_run):
 
 
 def test_report_files_and_terminal_output(report_run):
+    """The markdown report shows the pictures, the label table and each confusion with up to 3
+    marked examples, most frequent first."""
     out, report = report_run["out"], report_run["report"]
     markdown = (out / "report.md").read_text(encoding="utf8")
     for needle in ("![Confusion matrix](confusion.png)", "![F1 per label](f1.png)", "| Label |"):
@@ -76,6 +107,7 @@ def test_report_files_and_terminal_output(report_run):
 
 @pytest.mark.parametrize("name", ["confusion.png", "f1.png"])
 def test_pictures_are_real_images(report_run, name):
+    """The confusion matrix and F1 bars are real, non-blank PNG images."""
     from matplotlib.image import imread
 
     path = report_run["out"] / name
@@ -91,6 +123,8 @@ def tagged_docs(vocab: Vocab, words, gold_tags, pred_tags):
 
 
 def test_label_scores_on_known_counts():
+    """Precision, recall, F1, accuracy, seen/unseen counts and confusions equal those computed by
+    hand for a tiny known prediction."""
     gold, pred = tagged_docs(
         Vocab(), ["a", "b", "c", "d"], ["A", "A", "B", "C"], ["A", "B", "B", "A"]
     )
@@ -112,6 +146,7 @@ def test_label_scores_on_known_counts():
 
 
 def test_tokens_without_gold_label_are_not_scored():
+    """Tokens without a gold label are not counted."""
     gold, pred = tagged_docs(Vocab(), ["a", "b", "c"], ["A", "", "B"], ["A", "A", "A"])
     report = build_report([gold], [pred], "tag")
     assert report["tokens"] == 2 and report["correct"] == 1
@@ -119,6 +154,7 @@ def test_tokens_without_gold_label_are_not_scored():
 
 
 def test_confusion_matrix_merges_rare_labels_and_keeps_the_total():
+    """Labels past the top N merge into one row and column, and the total count is kept."""
     pairs = Counter({("A", "A"): 5, ("B", "A"): 2, ("C", "C"): 1, ("C", "B"): 1})
     labels, counts = confusion_matrix(pairs, top_n=1)
     assert labels == ["A", OTHER]
@@ -128,12 +164,14 @@ def test_confusion_matrix_merges_rare_labels_and_keeps_the_total():
 
 
 def test_mark_token_shows_a_window():
+    """An example shows the token marked, with a window of words around it."""
     doc = Doc(Vocab(), words=[str(i) for i in range(30)])
     assert mark_token(doc, 0, window=2) == "[[0]] 1 2 …"
     assert mark_token(doc, 15, window=1) == "… 14 [[15]] 16 …"
 
 
 def test_target_needs_attr_without_lstm_tagger():
+    """Without an `lstm_tagger`, the attribute must be given and must be tag or pos."""
     with pytest.raises(EvaluationInputError, match="--attr"):
         tagger_target(spacy.blank("en"))
     assert tagger_target(spacy.blank("en"), "pos") == "pos"
@@ -142,6 +180,7 @@ def test_target_needs_attr_without_lstm_tagger():
 
 
 def test_missing_matplotlib_says_how_to_install(monkeypatch, report_run):
+    """Without matplotlib, the report says how to install the extra."""
     for module in ("matplotlib.figure", "matplotlib.backends.backend_agg"):
         monkeypatch.setitem(sys.modules, module, None)
     with pytest.raises(ImportError, match=r"pip install 'spacy-lstm-tagger\[report\]'"):

@@ -30,10 +30,13 @@ def train_with_seed(records: List[Dict], seed: int) -> Tuple[Language, Dict[str,
 
 
 def weights(nlp: Language) -> Dict[str, numpy.ndarray]:
-    """Every weight of the component: the torch module's and the tok2vec's."""
+    """Every weight of the component: the torch modules' and the thinc layers'."""
     model = nlp.get_pipe("lstm_tagger").model
-    state = get_torch_module(model).state_dict()
-    found = {f"torch.{name}": tensor.numpy() for name, tensor in state.items()}
+    found = {}
+    for node in model.walk():
+        for shim in node.shims:
+            state = shim._model.state_dict()
+            found.update({f"torch.{name}": tensor.numpy() for name, tensor in state.items()})
     for node in model.walk():
         for name in node.param_names:
             if node.has_param(name):
@@ -78,3 +81,30 @@ def test_spacy_train_twice_with_the_same_seed(corpus_dir: Path) -> None:
     assert metas[0]["performance"]["pos_acc"] > 0
     assert states[0].keys() == states[1].keys()
     assert all(torch.equal(states[0][key], states[1][key]) for key in states[0])
+
+
+def train_default_model(records: List[Dict], n_threads: int) -> Language:
+    """Train the factory's default model (characters included) at `n_threads` torch
+    threads, in batches large enough for torch to split its work over them."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        spacy.util.fix_random_seed(0)
+        nlp = spacy.blank("en")
+        nlp.add_pipe("lstm_tagger")
+        examples = records_to_examples(nlp, records[:200])
+        optimizer = nlp.initialize(lambda: examples)
+        for _ in range(2):
+            for i in range(0, 200, 100):
+                nlp.update(examples[i : i + 100], sgd=optimizer, drop=0.33)
+    finally:
+        torch.set_num_threads(previous)
+    return nlp
+
+
+def test_default_model_same_weights_at_two_threads(demo_records) -> None:
+    """At two torch threads the same seed still gives the same weights: a form's
+    character vector sums its tokens' gradients in a fixed order."""
+    first = train_default_model(demo_records, n_threads=2)
+    second = train_default_model(demo_records, n_threads=2)
+    assert_same_weights(first, second)

@@ -59,24 +59,35 @@ odd_texts = st.one_of(
 @settings(max_examples=200, deadline=None)
 @given(text=odd_texts)
 def test_any_text_gets_a_label_on_every_token(trained_nlp, text: str) -> None:
-    labels = set(trained_nlp.get_pipe("lstm_tagger").labels)
+    """Any text keeps its text, and every token (whitespace, control characters and
+    emoji too) gets a finite probability distribution over the labels and the label
+    of highest probability."""
+    pipe = trained_nlp.get_pipe("lstm_tagger")
     doc = trained_nlp(text)
     assert doc.text == text
-    assert all(token.tag_ in labels for token in doc)
+    probs = pipe.model.predict([trained_nlp.make_doc(text)])[0]
+    assert probs.shape == (len(doc), len(pipe.labels))
+    assert numpy.isfinite(probs).all()
+    numpy.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=0, atol=1e-5)
+    assert [token.tag_ for token in doc] == [pipe.labels[i] for i in probs.argmax(axis=1)]
 
 
 @settings(max_examples=30, deadline=None)
 @given(texts=st.lists(odd_texts, max_size=8), batch_size=st.integers(1, 4))
 def test_pipe_of_any_texts_gets_a_label_on_every_token(trained_nlp, texts, batch_size) -> None:
-    labels = set(trained_nlp.get_pipe("lstm_tagger").labels)
+    """`nlp.pipe` of any texts, in any batch size, keeps each text and gives each
+    token the tag it gets when its text is tagged alone."""
     docs = list(trained_nlp.pipe(texts, batch_size=batch_size))
     assert [doc.text for doc in docs] == texts
-    assert all(token.tag_ in labels for doc in docs for token in doc)
+    alone = [[token.tag_ for token in trained_nlp(text)] for text in texts]
+    assert [[token.tag_ for token in doc] for doc in docs] == alone
 
 
 @settings(max_examples=200, deadline=None)
 @given(lengths=st.lists(st.integers(0, 300), max_size=40), max_padded=st.integers(1, 2000))
 def test_length_groups_cover_the_batch_within_the_budget(lengths, max_padded) -> None:
+    """Grouping by length puts every doc in exactly one group, and no group of several docs pads
+    past the budget."""
     groups = group_by_length(lengths, max_padded)
     assert sorted(i for group in groups for i in group) == list(range(len(lengths)))
     for group in groups:
@@ -92,6 +103,7 @@ def varied_docs(nlp: Language, records: List[Dict]) -> List[Doc]:
 
 
 def test_length_groups_change_no_output_or_gradient(demo_records, monkeypatch) -> None:
+    """Splitting a batch into length groups changes neither the probabilities nor the gradients."""
     nlp = make_nlp()
     nlp.initialize(lambda: records_to_examples(nlp, demo_records[:20]))
     model = nlp.get_pipe("lstm_tagger").model
@@ -150,6 +162,8 @@ print(json.dumps(result))
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
 def test_long_docs_tag_in_bounded_memory(tmp_path: Path) -> None:
+    """Memory grows linearly with a long doc, and a long doc in a batch does not pad its short
+    batch-mates to its length."""
     script = MEMORY_SCRIPT.format(tests=str(Path(__file__).parent))
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(script)],

@@ -1,12 +1,15 @@
-"""Saving and loading: the same tags and probabilities after every round trip."""
+"""Saving and loading: the same tags and probabilities after every round trip, for the
+small test model and for the shipped default model."""
 
 from pathlib import Path
+from typing import Callable, Dict
 
 import numpy
 import pytest
 import spacy
-from conftest import SMALL_MODEL, make_nlp
+from conftest import DEFAULT_TRAIN_DROPOUT, SMALL_MODEL, make_nlp, run_in_training_mode
 from spacy.language import Language
+from thinc.api import set_dropout_rate
 
 from spacy_lstm_tagger.layers.tagger_model import get_torch_module
 
@@ -30,37 +33,78 @@ def assert_same_predictions(expected: Language, loaded: Language) -> None:
     ]
 
 
+def make_default_nlp() -> Language:
+    """A blank English pipeline with an uninitialized `lstm_tagger` of the default model."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lstm_tagger")
+    return nlp
+
+
+# Each trained pipeline fixture, and how to make a fresh pipeline of its config: the
+# small test model, and the shipped default model (dropout, word dropout, characters),
+# on which inference in training mode would show.
+FRESH: Dict[str, Callable[[], Language]] = {
+    "trained_nlp": make_nlp,
+    "trained_default_nlp": make_default_nlp,
+}
+
+
 def is_built(nlp: Language) -> bool:
     """RETURNS (bool): Whether the component's torch module has its layers."""
     return get_torch_module(nlp.get_pipe("lstm_tagger").model).is_built
 
 
-def test_to_disk_and_spacy_load(trained_nlp, tmp_path: Path) -> None:
+@pytest.mark.parametrize("pipeline", list(FRESH))
+def test_to_disk_and_spacy_load(pipeline: str, request, tmp_path: Path) -> None:
+    """`spacy.load` of a saved pipeline gives the same labels, probabilities and tags."""
+    trained_nlp = request.getfixturevalue(pipeline)
     trained_nlp.to_disk(tmp_path / "pipeline")
     loaded = spacy.load(tmp_path / "pipeline")
     assert loaded.get_pipe("lstm_tagger").labels == trained_nlp.get_pipe("lstm_tagger").labels
     assert_same_predictions(trained_nlp, loaded)
 
 
-def test_from_disk_into_fresh_uninitialized_pipeline(trained_nlp, tmp_path: Path) -> None:
+@pytest.mark.parametrize("pipeline", list(FRESH))
+def test_from_disk_into_fresh_uninitialized_pipeline(pipeline: str, request, tmp_path) -> None:
+    """`from_disk` builds an uninitialized pipeline's torch module and loads the weights."""
+    trained_nlp = request.getfixturevalue(pipeline)
     trained_nlp.to_disk(tmp_path / "pipeline")
-    fresh = make_nlp()
+    fresh = FRESH[pipeline]()
     assert not is_built(fresh)
     fresh.from_disk(tmp_path / "pipeline")
     assert is_built(fresh)
     assert_same_predictions(trained_nlp, fresh)
 
 
-def test_bytes_into_fresh_uninitialized_pipeline(trained_nlp) -> None:
-    fresh = make_nlp()
+@pytest.mark.parametrize("pipeline", list(FRESH))
+def test_bytes_into_fresh_uninitialized_pipeline(pipeline: str, request) -> None:
+    """`nlp.from_bytes(nlp.to_bytes())` into a fresh pipeline predicts the same."""
+    trained_nlp = request.getfixturevalue(pipeline)
+    fresh = FRESH[pipeline]()
     fresh.from_bytes(trained_nlp.to_bytes())
     assert_same_predictions(trained_nlp, fresh)
 
 
-def test_component_bytes_round_trip(trained_nlp) -> None:
-    fresh = make_nlp()
+@pytest.mark.parametrize("pipeline", list(FRESH))
+def test_component_bytes_round_trip(pipeline: str, request) -> None:
+    """The component's own bytes, loaded into a fresh component, predict the same."""
+    trained_nlp = request.getfixturevalue(pipeline)
+    fresh = FRESH[pipeline]()
     fresh.get_pipe("lstm_tagger").from_bytes(trained_nlp.get_pipe("lstm_tagger").to_bytes())
     assert_same_predictions(trained_nlp, fresh)
+
+
+def test_training_mode_would_fail_the_round_trip_check(
+    trained_default_nlp, tmp_path: Path, monkeypatch
+) -> None:
+    """Negative control: a loaded default model whose inference runs in training mode
+    (dropout 0.33 on) fails the round-trip check, which compares probabilities."""
+    trained_default_nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    set_dropout_rate(loaded.get_pipe("lstm_tagger").model, DEFAULT_TRAIN_DROPOUT)
+    run_in_training_mode(monkeypatch, loaded)
+    with pytest.raises(AssertionError, match="Not equal to tolerance"):
+        assert_same_predictions(trained_default_nlp, loaded)
 
 
 @pytest.mark.parametrize(
@@ -75,5 +119,6 @@ def test_component_bytes_round_trip(trained_nlp) -> None:
     ids=["hidden_width", "rnn_type", "bidirectional", "depth", "tok2vec_width"],
 )
 def test_weights_that_do_not_fit_the_config(trained_nlp, overrides, message: str) -> None:
+    """Weights saved with one model config are refused by another, naming the setting."""
     with pytest.raises(ValueError, match=message):
         make_nlp(**overrides).from_bytes(trained_nlp.to_bytes())

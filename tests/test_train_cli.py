@@ -29,6 +29,8 @@ def corpus_overrides(corpus_dir: Path) -> List[str]:
 
 
 def test_spacy_train_then_load(corpus_dir: Path) -> None:
+    """`spacy train` on the demo config (overrides reaching the model) gives a pipeline that
+    loads and tags a known sentence right."""
     output = corpus_dir / "training"
     run_module(
         "spacy", "train", str(DEMO_CONFIG), "--output", str(output),
@@ -47,6 +49,7 @@ def test_spacy_train_then_load(corpus_dir: Path) -> None:
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[path.name for path in CONFIGS])
 def test_spacy_debug_config(config: Path, corpus_dir: Path) -> None:
+    """Every shipped config passes `spacy debug config`."""
     stdout = run_module(
         "spacy", "debug", "config", str(config), *corpus_overrides(corpus_dir), cwd=corpus_dir
     )
@@ -54,6 +57,8 @@ def test_spacy_debug_config(config: Path, corpus_dir: Path) -> None:
 
 
 def test_demo_command(tmp_path: Path) -> None:
+    """The demo command trains, scores at least 0.9 on held-out sentences and tags new ones
+    right."""
     output = tmp_path / "demo"
     stdout = run_module(
         "spacy_lstm_tagger", "demo", "--max-steps", "100", "--output", str(output), cwd=tmp_path

@@ -3,7 +3,7 @@
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional
 
 import typer
 from wasabi import msg
@@ -118,3 +118,55 @@ def report_cli(
             top_labels=top_labels,
             n_confusions=confusions,
         )
+
+
+@app.command("tag")
+def tag_cli(
+    model: str = typer.Argument(..., help="Pipeline with an lstm_tagger: a directory or package"),
+    inputs: List[str] = typer.Argument(
+        ...,
+        help="Files, directories or glob patterns: .txt (a doc per line), .jsonl, .conllu, .spacy",
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Directory for the output files"),
+    output_format: str = typer.Option(
+        "conllu", "--format", "-f", help="Output format: conllu, jsonl or spacy"
+    ),
+    batch_size: int = typer.Option(1000, "--batch-size", "-b", help="Docs per batch"),
+    n_process: int = typer.Option(1, "--n-process", "-n", help="Processes (local engine)"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU ID or -1 for CPU"),
+    text_key: str = typer.Option("text", "--text-key", "-tk", help="Text field of JSONL input"),
+    resume: bool = typer.Option(False, "--resume", help="Skip inputs whose output is complete"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Tag finished inputs again"),
+    skip_bad: bool = typer.Option(
+        False, "--skip-bad", help="Write bad lines to NAME.rejects.jsonl and go on"
+    ),
+    engine: str = typer.Option("local", "--engine", help="local or ray"),
+    ray_address: Optional[str] = typer.Option(
+        None, "--ray-address", help="Ray cluster to join (default: start Ray here)"
+    ),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", help="Ray actors (default: the cluster's CPUs / --cpus-per-worker)"
+    ),
+    cpus_per_worker: int = typer.Option(1, "--cpus-per-worker", help="CPUs of each Ray actor"),
+) -> None:
+    """Tag a corpus: one output file per input file (same relative path), written whole
+    or not at all. Run again with --resume after an interruption."""
+    from .tag import TagOptions, run_tag
+
+    opts = TagOptions(output_format, batch_size, n_process, text_key, skip_bad)
+    ray_options = {"address": ray_address, "workers": workers, "cpus_per_worker": cpus_per_worker}
+    with _fail_on_bad_input():
+        try:
+            run_tag(
+                model,
+                inputs,
+                output,
+                opts,
+                resume=resume,
+                overwrite=overwrite,
+                gpu_id=gpu_id,
+                engine=engine,
+                ray_options=ray_options if engine == "ray" else None,
+            )
+        except KeyboardInterrupt:
+            msg.fail("Interrupted. Finished files are kept: rerun with --resume.", exits=130)

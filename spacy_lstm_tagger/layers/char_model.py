@@ -11,12 +11,13 @@ import torch
 from spacy.attrs import ORTH
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, torch2xp, xp2torch
+from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats2d
 
 from ..errors import is_int_at_least
-from ..threads import limit_threads_after_fork
+from ..threads import one_thread_if_forked
 from .char_module import CHAR_ENCODERS, CharEncoder
+from .shim import TorchWrapper
 from .tagger_model import split_rows
 
 # Forms whose character ids are kept between batches; the cache is emptied when
@@ -46,27 +47,52 @@ def build_char_embed(
     RETURNS (Model[List[Doc], List[Floats2d]]): One (n_tokens, width) array per doc.
     """
     _validate(width, char_width, kind, rows, max_chars, window)
-    limit_threads_after_fork()
-    module = CharEncoder(kind, rows, char_width, width, window)
-    cache: Dict[int, numpy.ndarray] = {}
+    wrapper = TorchWrapper(
+        CharEncoder(kind, rows, char_width, width, window),
+        convert_inputs=CharInputs(rows, max_chars),
+        convert_outputs=convert_outputs,
+    )
+    wrapper.set_dim("nO", width)
+    return wrapper
 
-    def convert_inputs(
-        model: Model, docs: List[Doc], is_train: bool
+
+class CharInputs:
+    """The converter of docs to the `CharEncoder`'s inputs, with a cache of each
+    form's character ids. A class rather than a closure, so that pipelines pickle;
+    the cache is left out of the pickle.
+
+    rows (int): Size of the character table.
+    max_chars (int): Characters read per form.
+    """
+
+    def __init__(self, rows: int, max_chars: int) -> None:
+        self.rows = rows
+        self.max_chars = max_chars
+        self.cache: Dict[int, numpy.ndarray] = {}
+
+    def __call__(
+        self, model: Model, docs: List[Doc], is_train: bool
     ) -> Tuple[ArgsKwargs, Callable[[Any], List]]:
-        chars, lengths, index = encode_forms(docs, cache, rows, max_chars)
+        one_thread_if_forked()
+        chars, lengths, index = encode_forms(docs, self.cache, self.rows, self.max_chars)
         device = model.shims[0].device
         args = (
             torch.from_numpy(chars).to(device),
             torch.from_numpy(lengths),
             torch.from_numpy(index).to(device),
         )
-        return ArgsKwargs(args=args, kwargs={}), lambda d_inputs: []
+        return ArgsKwargs(args=args, kwargs={}), _no_input_gradient
 
-    wrapper = PyTorchWrapper_v3(
-        module, convert_inputs=convert_inputs, convert_outputs=convert_outputs
-    )
-    wrapper.set_dim("nO", width)
-    return wrapper
+    def __getstate__(self) -> Dict[str, Any]:
+        return {"rows": self.rows, "max_chars": self.max_chars}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__init__(state["rows"], state["max_chars"])
+
+
+def _no_input_gradient(d_inputs: Any) -> List:
+    """Docs take no gradient."""
+    return []
 
 
 def _validate(

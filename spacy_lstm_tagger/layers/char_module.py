@@ -59,4 +59,6 @@ class CharEncoder(nn.Module):
             _, (last, _) = self.lstm(packed)
             # last: (2 directions, n_forms, width // 2); forward end, backward start.
             forms = torch.cat([last[0], last[1]], dim=-1)
-        return forms[index]
+        # index_select: its backward (index_add_) sums a form's token gradients in a
+        # fixed order; forms[index] sums them with atomic adds across threads.
+        return forms.index_select(0, index)

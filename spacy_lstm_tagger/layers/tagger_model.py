@@ -11,12 +11,13 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 import torch
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, chain, torch2xp, xp2torch
+from thinc.api import ArgsKwargs, Model, chain, torch2xp, xp2torch
 from thinc.types import Floats2d
 
 from ..errors import TaggerErrors, is_int_at_least
-from ..threads import limit_threads_after_fork
+from ..threads import one_thread_if_forked
 from .encoders import get_encoder
+from .shim import TorchWrapper, get_module, move_to_current_device
 from .torch_module import RecurrentTagger
 
 SERIAL_FORMAT = 1
@@ -49,16 +50,16 @@ def build_lstm_tagger(
     depth (int): Number of stacked recurrent layers.
     bidirectional (bool): Whether the encoder also reads right to left.
     dropout (float): Dropout on the encoder's input, between its layers and on
-        its output, in [0, 1).
+        its output, in [0, 1), until training sets its own: like every thinc layer's,
+        it is replaced by the rate given to `nlp.update(drop=...)`, i.e. by
+        `[training] dropout`.
     word_dropout (float): Probability of zeroing a token's whole input vector
-        while training, in [0, 1).
+        while training with a dropout rate above 0, in [0, 1).
     nO (Optional[int]): The number of labels; inferred from the data if None.
     RETURNS (Model[List[Doc], List[Floats2d]]): Per-token label probabilities,
         one array of shape (n_tokens, n_labels) per doc.
     """
     validate_hparams(rnn_type, hidden_width, depth, dropout, word_dropout, nO)
-    # Workers forked by nlp.pipe(n_process=...) would otherwise hang in torch.
-    limit_threads_after_fork()
     module = RecurrentTagger(
         rnn_type=rnn_type,
         hidden_width=hidden_width,
@@ -67,12 +68,13 @@ def build_lstm_tagger(
         dropout=dropout,
         word_dropout=word_dropout,
     )
-    wrapper = PyTorchWrapper_v3(
+    wrapper = TorchWrapper(
         module,
         convert_inputs=convert_inputs,
         convert_outputs=convert_outputs,
         serialize_model=serialize_module,
         deserialize_model=deserialize_module,
+        dropout=dropout,
     )
     recurrent: Model[List[Floats2d], List[Floats2d]] = Model(
         "lstm_tagger_rnn",
@@ -121,8 +123,7 @@ def get_torch_module(model: Model) -> RecurrentTagger:
     RETURNS (RecurrentTagger): The wrapped torch module.
     """
     layer = model.get_ref("output_layer") if model.has_ref("output_layer") else model
-    # PyTorchShim keeps its module in `_model`; thinc offers no public accessor.
-    return layer.layers[0].shims[0]._model
+    return get_module(layer.layers[0])
 
 
 def validate_weights(model: Model, n_labels: int, name: str, source: str) -> None:
@@ -166,9 +167,8 @@ def init(
             "width and the number of labels. Initialize the component with examples "
             "(nlp.initialize) or with labels (initialize.components.<name>.labels)."
         )
-    module = get_torch_module(model)
-    module.build(model.get_dim("nI"), model.get_dim("nO"))
-    module.to(model.layers[0].shims[0].device)
+    get_torch_module(model).build(model.get_dim("nI"), model.get_dim("nO"))
+    move_to_current_device(model.layers[0])
 
 
 def forward(
@@ -244,6 +244,7 @@ def convert_inputs(
     model: Model, Xs: List[Floats2d], is_train: bool
 ) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], List[Floats2d]]]:
     """Pad the per-doc token vectors into one (batch, max_length, width) tensor."""
+    one_thread_if_forked()
     ops = model.ops
     device = model.shims[0].device
     lengths = [len(x) for x in Xs]

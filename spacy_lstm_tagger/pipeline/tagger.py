@@ -196,9 +196,10 @@ class LSTMTagger(TrainablePipe):
         nlp (Language): The current nlp object.
         labels (Optional[Sequence[str]]): Labels, e.g. from `spacy init labels`.
         """
-        # spaCy's own check calls an empty list invalid and lets an empty generator pass.
+        # spaCy's own check calls an empty list invalid and lets an empty generator
+        # pass; both are refused with TypeError (spaCy's E930), with our message.
         if callable(get_examples) and next(iter(get_examples()), None) is None:
-            raise ValueError(TaggerErrors.EMPTY_CORPUS.format(name=self.name))
+            raise TypeError(TaggerErrors.EMPTY_CORPUS.format(name=self.name))
         validate_get_examples(get_examples, "LSTMTagger.initialize")
         if labels is None:
             found = set()
@@ -348,7 +349,7 @@ class LSTMTagger(TrainablePipe):
         """Learn from a batch of examples.
 
         examples (Iterable[Example]): A batch of examples.
-        drop (float): The dropout rate for the thinc layers (the tok2vec).
+        drop (float): The dropout rate of every layer, the torch ones included.
         sgd (thinc.api.Optimizer): The optimizer.
         losses (Optional[Dict[str, float]]): The running losses, updated in place.
         RETURNS (Dict[str, float]): The losses.

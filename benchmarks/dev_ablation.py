@@ -1,0 +1,90 @@
+"""Dev-set ablations of training settings: train a config with overrides, record best dev.
+
+    OMP_NUM_THREADS=1 python benchmarks/dev_ablation.py RUN_NAME CONFIG TREEBANK \\
+        --work /tmp/ablate -- --training.dropout 0.33 --system.seed 1
+
+TREEBANK is `ewt` or `gdt` (read from ../shared/data, converted once into WORK/corpus).
+Everything after `--` is passed to `spacy train` as config overrides. Appends one line
+to WORK/results.jsonl: the run name, the overrides, the best dev score, the step it
+was reached at and the wall time. Run several at once from separate shells, each with
+OMP_NUM_THREADS=1.
+"""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import typer
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+TREEBANKS = {
+    "ewt": ("ud-english-ewt", "en_ewt-ud", "en"),
+    "gdt": ("ud-greek-gdt", "el_gdt-ud", "el"),
+}
+
+
+def convert(treebank: str, corpus: Path, data: Path) -> Dict[str, Path]:
+    """Convert the treebank's CoNLL-U files with `spacy convert`, once."""
+    folder, stem, _ = TREEBANKS[treebank]
+    corpus.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for split in ("train", "dev"):
+        out = corpus / f"{stem}-{split}.spacy"
+        if not out.exists():
+            src = data / folder / f"{stem}-{split}.conllu"
+            cmd = [sys.executable, "-m", "spacy", "convert", str(src), str(corpus), "-c", "conllu"]
+            subprocess.run(cmd, check=True, capture_output=True)
+        paths[split] = out
+    return paths
+
+
+def best_dev(out: Path, log: str, score: str) -> Dict[str, float]:
+    """The best dev score (from model-best's meta.json) and the step it came at (the
+    first row of spaCy's console table whose total score is the highest)."""
+    rows = [line.split() for line in log.splitlines()]
+    rows = [row for row in rows if len(row) > 3 and row[0].isdigit() and row[1].isdigit()]
+    best_row = max(rows, key=lambda row: float(row[-1]))
+    meta = json.loads((out / "model-best" / "meta.json").read_text())
+    return {"score": meta["performance"][score], "step": int(best_row[1]), "evals": len(rows)}
+
+
+def main(
+    name: str = typer.Argument(..., help="Name of the run"),
+    config: Path = typer.Argument(..., help="Training config"),
+    treebank: str = typer.Argument(..., help="ewt or gdt"),
+    overrides: List[str] = typer.Argument(None, help="spacy train overrides, after --"),
+    work: Path = typer.Option(Path("/tmp/ablate"), help="Work directory"),
+    score: str = typer.Option("pos_acc", help="Dev score to report"),
+    data: Path = typer.Option(DATA, help="Folder of the UD treebanks"),
+) -> None:
+    """Train one configuration and record its best dev score."""
+    paths = convert(treebank, work / "corpus" / treebank, data)
+    out = work / name
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable, "-m", "spacy", "train", str(config), "--output", str(out),
+        "--paths.train", str(paths["train"]), "--paths.dev", str(paths["dev"]),
+        "--nlp.lang", TREEBANKS[treebank][2],
+        *(overrides or []),
+    ]  # fmt: skip
+    start = time.time()
+    log = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    (out / "train.log").write_text(log)
+    result = {
+        "name": name,
+        "treebank": treebank,
+        "overrides": overrides or [],
+        **best_dev(out, log, score),
+        "wall_s": round(time.time() - start),
+    }
+    print(json.dumps(result), flush=True)
+    with (work / "results.jsonl").open("a") as handle:
+        handle.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,187 @@
+"""Speed of the `tag` command on EWT text: local engine (n_process 1 and 2) and Ray (1 and 2
+actors), with start-up cost and peak memory per worker. Results go to BENCHMARKS.md by hand.
+
+    OMP_NUM_THREADS=1 python benchmarks/tag_speed.py --data ../shared/data/ud-english-ewt
+
+The pipeline is `configs/ewt_upos.cfg` initialized (not trained) on EWT dev: tagging speed does
+not depend on the weights' values. Pass --model to time a trained pipeline instead. The text is
+the `# text =` lines of EWT train (one sentence a line, tokenized by spaCy), in 8 files.
+Every run is a fresh process, so start-up (imports, model load, Ray) is counted as a user sees it.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import typer
+
+RUNS: Dict[str, Dict] = {
+    "local, n_process 1": {"n_process": 1},
+    "local, n_process 2": {"n_process": 2},
+    "Ray, 1 actor": {"engine": "ray", "workers": 1},
+    "Ray, 2 actors": {"engine": "ray", "workers": 2},
+}
+N_SHARDS = 8
+
+
+def make_model(data: Path, work: Path) -> Path:
+    """configs/ewt_upos.cfg initialized on the labels of EWT dev, saved under work."""
+    from spacy.tokens import DocBin
+    from spacy.training.initialize import init_nlp
+    from spacy.util import load_config
+    from spacy.vocab import Vocab
+
+    from spacy_lstm_tagger.cli.corpus_io import read_corpus
+
+    model = work / "model"
+    if model.exists():
+        return model
+    docs = read_corpus(data / "en_ewt-ud-dev.conllu", Vocab())
+    DocBin(docs=docs[:3000], attrs=["ORTH", "POS", "TAG"]).to_disk(work / "train.spacy")
+    config_path = Path(__file__).parent.parent / "configs" / "ewt_upos.cfg"
+    paths = {"paths.train": str(work / "train.spacy"), "paths.dev": str(work / "train.spacy")}
+    nlp = init_nlp(load_config(config_path, overrides=paths, interpolate=False))
+    nlp.to_disk(model)
+    return model
+
+
+def make_corpus(data: Path, work: Path) -> Path:
+    """The raw sentences of EWT train in N_SHARDS text files, one sentence a line."""
+    corpus = work / "corpus"
+    if corpus.exists():
+        return corpus
+    corpus.mkdir(parents=True)
+    lines = data.joinpath("en_ewt-ud-train.conllu").read_text(encoding="utf8").splitlines()
+    texts = [line[len("# text = ") :] for line in lines if line.startswith("# text = ")]
+    size = -(-len(texts) // N_SHARDS)
+    for i in range(N_SHARDS):
+        part = texts[i * size : (i + 1) * size]
+        (corpus / f"part{i}.txt").write_text("\n".join(part) + "\n", encoding="utf8")
+    (work / "one").mkdir(exist_ok=True)
+    (work / "one" / "one.txt").write_text(texts[0] + "\n", encoding="utf8")
+    return corpus
+
+
+def child(model: str, inputs: str, output: str, launched: float, spec: Dict) -> None:
+    """Run one `tag` command in this process; print what it did as JSON (last line)."""
+    from spacy_lstm_tagger.cli.tag import TagOptions, peak_rss_mb, run_tag
+
+    done: List[Tuple[float, int]] = []
+    engine = spec.get("engine", "local")
+    summary = run_tag(
+        model,
+        [inputs],
+        Path(output),
+        TagOptions(output_format="conllu", n_process=spec.get("n_process", 1)),
+        engine=engine,
+        ray_options={"workers": spec["workers"]} if engine == "ray" else None,
+        on_file_done=lambda result: done.append((time.time(), result.words)),
+    )
+    # Steady speed: the words of the files finished after each worker's first file, over the
+    # time since then (start-up, model loading and Ray's start are outside it).
+    skip = spec.get("workers", 1)
+    steady_words = sum(words for _, words in done[skip:])
+    steady_s = done[-1][0] - done[skip - 1][0] if len(done) > skip else 0.0
+    report = {
+        "words": summary.total("words"),
+        "words_per_cpu_s": summary.total("words") / sum(r.cpu_seconds for r in summary.results),
+        "words_per_s_steady": steady_words / steady_s if steady_s else 0.0,
+        "first_output_s": done[0][0] - launched,
+        "worker_peak_rss_mb": max(r.peak_rss_mb for r in summary.results),
+        "driver_peak_rss_mb": peak_rss_mb(),
+    }
+    print(json.dumps(report))
+
+
+def run_one(model: Path, inputs: Path, output: Path, spec: Dict) -> Dict[str, float]:
+    """One `tag` run in a fresh process: wall time and the child's report."""
+    launched = time.time()
+    cmd = [sys.executable, __file__, "--child", str(model), str(inputs), str(output)]
+    cmd += [str(launched), json.dumps(spec)]
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    result["wall_s"] = time.time() - launched
+    return result
+
+
+def measure(model: Path, corpus: Path, one: Path, work: Path, repeats: int) -> Dict[str, Dict]:
+    """Each configuration: start-up on one line, then the corpus; best of the repeats."""
+    results: Dict[str, Dict] = {}
+    for name, spec in RUNS.items():
+        slug = name.replace(", ", "_").replace(" ", "")
+        starts = [run_one(model, one, work / f"one_{slug}_{i}", spec) for i in range(repeats)]
+        startup = min(run["wall_s"] for run in starts)
+        runs = [run_one(model, corpus, work / f"out_{slug}_{i}", spec) for i in range(repeats)]
+        best = min(runs, key=lambda r: r["wall_s"])
+        best["startup_s"] = startup
+        best["words_per_s"] = best["words"] / best["wall_s"]
+        results[name] = best
+        print(name, json.dumps({k: round(v, 2) for k, v in best.items()}), file=sys.stderr)
+    return results
+
+
+def same_outputs(work: Path) -> bool:
+    """Whether every run wrote the same bytes as the first."""
+    outs = sorted(work.glob("out_*"))
+    files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*.conllu"))
+    return all((o / f).read_bytes() == (outs[0] / f).read_bytes() for o in outs for f in files)
+
+
+def print_table(results: Dict[str, Dict]) -> None:
+    """A Markdown table, and Ray's overhead against local at equal workers."""
+    print(
+        "| run | words | wall s | words/s (wall) | words/s (steady) | words per worker CPU s "
+        "| start-up s | time to first file s | peak RSS per worker MB |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        print(
+            f"| {name} | {r['words']:,} | {r['wall_s']:.1f} | {r['words_per_s']:,.0f} "
+            f"| {r['words_per_s_steady']:,.0f} | {r['words_per_cpu_s']:,.0f} "
+            f"| {r['startup_s']:.1f} | {r['first_output_s']:.1f} | {r['worker_peak_rss_mb']:.0f} |"
+        )
+    for n in (1, 2):
+        lo = results[f"local, n_process {n}"]
+        ra = results["Ray, 1 actor" if n == 1 else "Ray, 2 actors"]
+        ratio = ra["words_per_s_steady"] / lo["words_per_s_steady"]
+        cpu_ratio = ra["words_per_cpu_s"] / lo["words_per_cpu_s"]
+        extra = ra["startup_s"] - lo["startup_s"]
+        print(
+            f"\nRay against local, {n} worker(s): {ratio:.2f}x the steady words/s, "
+            f"{cpu_ratio:.2f}x the words per worker CPU second, {extra:+.1f} s start-up"
+        )
+
+
+def main(
+    data: Path = typer.Option(Path("../shared/data/ud-english-ewt"), help="EWT CoNLL-U folder"),
+    work: Path = typer.Option(Path("/tmp/tag_speed"), help="Working directory"),
+    model: Optional[Path] = typer.Option(None, help="A trained pipeline (default: initialized)"),
+    repeats: int = typer.Option(2, help="Runs of each configuration; the fastest counts"),
+) -> None:
+    """Measure the `tag` command's engines on EWT text."""
+    work.mkdir(parents=True, exist_ok=True)
+    model = model or make_model(data, work)
+    corpus = make_corpus(data, work)
+    for old in list(work.glob("out_*")) + list(work.glob("one_*")):
+        subprocess.run(["rm", "-rf", str(old)], check=True)
+    print(
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at start",
+        file=sys.stderr,
+    )
+    results = measure(model, corpus, work / "one", work, repeats)
+    print_table(results)
+    print(f"\nAll runs wrote identical files: {same_outputs(work)}")
+    print(f"Load average {os.getloadavg()[0]:.1f} at the end")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        model_arg, inputs_arg, output_arg, launched_arg, spec_arg = sys.argv[2:7]
+        child(model_arg, inputs_arg, output_arg, float(launched_arg), json.loads(spec_arg))
+    else:
+        typer.run(main)
