@@ -43,11 +43,14 @@ def convert(treebank: str, corpus: Path, data: Path) -> Dict[str, Path]:
 
 
 def best_dev(out: Path, log: str, score: str) -> Dict[str, float]:
-    """The best dev score (from model-best's meta.json) and the step it came at (the
-    first row of spaCy's console table whose total score is the highest)."""
-    rows = [line.split() for line in log.splitlines()]
-    rows = [row for row in rows if len(row) > 3 and row[0].isdigit() and row[1].isdigit()]
-    best_row = max(rows, key=lambda row: float(row[-1]))
+    """The best dev score (from model-best's meta.json), the step of the first evaluation
+    that reached it in spaCy's console table, and the number of evaluations."""
+    lines = [line.split() for line in log.splitlines()]
+    header = next(row for row in lines if score.upper() in row)
+    # Counted from the end: the header's "LOSS LSTM_TAGGER" is two words over one column.
+    column = header.index(score.upper()) - len(header)
+    rows = [row for row in lines if len(row) > 3 and row[0].isdigit() and row[1].isdigit()]
+    best_row = max(rows, key=lambda row: float(row[column]))
     meta = json.loads((out / "model-best" / "meta.json").read_text())
     return {"score": meta["performance"][score], "step": int(best_row[1]), "evals": len(rows)}
 

@@ -13,7 +13,7 @@ from typing import Dict, List
 
 import pytest
 import spacy
-from conftest import SHIPPED_CONFIGS, records_to_examples, training_examples
+from conftest import SHIPPED_CONFIGS, training_examples
 from spacy.language import Language
 
 from spacy_lstm_tagger.cli.demo import load_demo_records
@@ -95,16 +95,10 @@ def shipped_pipelines(tmp_path_factory) -> List[Path]:
 
 
 @pytest.fixture(scope="module")
-def default_pipeline(tmp_path_factory) -> Path:
+def default_pipeline(tmp_path_factory, trained_default_nlp) -> Path:
     """The factory's default model (characters, dropout, word dropout), trained and saved."""
-    nlp = spacy.blank("en")
-    nlp.add_pipe("lstm_tagger")
-    examples = records_to_examples(nlp, load_demo_records()[:40])
-    optimizer = nlp.initialize(lambda: examples)
-    for i in range(16):
-        nlp.update(examples[(i % 8) * 5 : (i % 8) * 5 + 5], sgd=optimizer, drop=0.33)
     path = tmp_path_factory.mktemp("default") / "pipeline"
-    nlp.to_disk(path)
+    trained_default_nlp.to_disk(path)
     return path
 
 
