@@ -12,32 +12,27 @@ torch threads, and prints the largest weight difference between the two runs.
 
 import sys
 from pathlib import Path
-from typing import List
 
 import numpy
 import spacy
-import torch
 import typer
-from spacy.training import Example
 from torch import nn
 
 from spacy_lstm_tagger.layers.torch_module import RecurrentTagger
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from conftest import records_to_examples  # noqa: E402
+from test_contract import toy_pipeline  # noqa: E402
+from test_reproducibility import train_default_model, weights  # noqa: E402
 
 from spacy_lstm_tagger.cli.demo import load_demo_records  # noqa: E402
 
 app = typer.Typer(add_completion=False)
-TOY_DATA = [("I like green eggs", ["N", "V", "J", "N"]), ("Eat blue ham", ["V", "J", "N"])]
 
 
 def toy_loss(seed: int) -> float:
-    """The loss of the 50th update on the toy data."""
+    """The loss of the 50th update on spaCy's toy data."""
     spacy.util.fix_random_seed(seed)
-    nlp = spacy.blank("en")
-    nlp.add_pipe("lstm_tagger")
-    examples = [Example.from_dict(nlp.make_doc(text), {"tags": tags}) for text, tags in TOY_DATA]
+    nlp, examples = toy_pipeline()
     optimizer = nlp.initialize(lambda: examples)
     for _ in range(50):
         losses = {}
@@ -62,31 +57,14 @@ def output_init() -> None:
     RecurrentTagger.build = build
 
 
-def train_weights(n_threads: int) -> List[numpy.ndarray]:
-    """All weights after training the default model on 200 demo sentences, seed 0."""
-    torch.set_num_threads(n_threads)
-    spacy.util.fix_random_seed(0)
-    nlp = spacy.blank("en")
-    nlp.add_pipe("lstm_tagger")
-    examples = records_to_examples(nlp, load_demo_records()[:200])
-    optimizer = nlp.initialize(lambda: examples)
-    for _ in range(6):
-        for i in range(0, 200, 100):
-            nlp.update(examples[i : i + 100], sgd=optimizer, drop=0.33)
-    model = nlp.get_pipe("lstm_tagger").model
-    found = []
-    for node in model.walk():
-        found += [node.get_param(name).copy() for name in node.param_names if node.has_param(name)]
-        for shim in node.shims:
-            found += [t.detach().numpy().copy() for t in shim._model.state_dict().values()]
-    return found
-
-
 @app.command("threads")
 def threads() -> None:
     """Largest weight difference between two same-seed trainings at 1 and 2 threads."""
+    records = load_demo_records()
     for n_threads in (1, 2):
-        first, second = train_weights(n_threads), train_weights(n_threads)
+        first, second = (
+            weights(train_default_model(records, n_threads, epochs=6)).values() for _ in range(2)
+        )
         diff = max(float(numpy.abs(a - b).max()) for a, b in zip(first, second))
         print(f"{n_threads} thread(s): largest weight difference {diff:.3g}")
 

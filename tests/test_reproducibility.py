@@ -13,6 +13,7 @@ from conftest import make_nlp, records_to_examples, run_command
 from spacy.language import Language
 
 from spacy_lstm_tagger.cli.demo import DEMO_CONFIG
+from spacy_lstm_tagger.layers.shim import get_module
 from spacy_lstm_tagger.layers.tagger_model import get_torch_module
 
 
@@ -31,16 +32,14 @@ def train_with_seed(records: List[Dict], seed: int) -> Tuple[Language, Dict[str,
 
 def weights(nlp: Language) -> Dict[str, numpy.ndarray]:
     """Every weight of the component: the torch modules' and the thinc layers'."""
-    model = nlp.get_pipe("lstm_tagger").model
     found = {}
-    for node in model.walk():
-        for shim in node.shims:
-            state = shim._model.state_dict()
-            found.update({f"torch.{name}": tensor.numpy() for name, tensor in state.items()})
-    for node in model.walk():
+    for node in nlp.get_pipe("lstm_tagger").model.walk():
         for name in node.param_names:
             if node.has_param(name):
                 found[f"{node.name}.{node.id}.{name}"] = node.get_param(name)
+        if node.shims:
+            state = get_module(node).state_dict()
+            found.update({f"{node.id}.torch.{k}": v.numpy() for k, v in state.items()})
     return found
 
 
@@ -83,9 +82,10 @@ def test_spacy_train_twice_with_the_same_seed(corpus_dir: Path) -> None:
     assert all(torch.equal(states[0][key], states[1][key]) for key in states[0])
 
 
-def train_default_model(records: List[Dict], n_threads: int) -> Language:
+def train_default_model(records: List[Dict], n_threads: int, epochs: int = 2) -> Language:
     """Train the factory's default model (characters included) at `n_threads` torch
-    threads, in batches large enough for torch to split its work over them."""
+    threads, seed 0, on 200 sentences in batches large enough for torch to split its
+    work over them."""
     previous = torch.get_num_threads()
     torch.set_num_threads(n_threads)
     try:
@@ -94,7 +94,7 @@ def train_default_model(records: List[Dict], n_threads: int) -> Language:
         nlp.add_pipe("lstm_tagger")
         examples = records_to_examples(nlp, records[:200])
         optimizer = nlp.initialize(lambda: examples)
-        for _ in range(2):
+        for _ in range(epochs):
             for i in range(0, 200, 100):
                 nlp.update(examples[i : i + 100], sgd=optimizer, drop=0.33)
     finally:
