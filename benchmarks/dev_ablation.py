@@ -6,8 +6,9 @@
 TREEBANK is `ewt` or `gdt` (read from ../shared/data, converted once into WORK/corpus).
 Everything after `--` is passed to `spacy train` as config overrides. Appends one line
 to WORK/results.jsonl: the run name, the overrides, the best dev score, the step it
-was reached at and the wall time. Run several at once from separate shells, each with
-OMP_NUM_THREADS=1.
+was reached at, every target's dev accuracy, the wall time, and with --restricted the
+dev accuracies of the joint model with `restrict_morph_by_pos` on. Run several at
+once from separate shells, each with OMP_NUM_THREADS=1.
 """
 
 import json
@@ -52,7 +53,25 @@ def best_dev(out: Path, log: str, score: str) -> Dict[str, float]:
     rows = [row for row in lines if len(row) > 3 and row[0].isdigit() and row[1].isdigit()]
     best_row = max(rows, key=lambda row: float(row[column]))
     meta = json.loads((out / "model-best" / "meta.json").read_text())
-    return {"score": meta["performance"][score], "step": int(best_row[1]), "evals": len(rows)}
+    # Every target's accuracy on dev, e.g. pos_acc, tag_acc and morph_acc.
+    accs = {k: v for k, v in meta["performance"].items() if k.endswith("_acc") and v is not None}
+    return {
+        "score": meta["performance"][score],
+        "step": int(best_row[1]),
+        "evals": len(rows),
+        "dev": accs,
+    }
+
+
+def restricted_dev(model: Path, dev: Path) -> Dict[str, float]:
+    """Dev accuracies of a joint model with `restrict_morph_by_pos` switched on at load
+    (a decoding setting: the same weights, FEATS limited to those seen with the UPOS)."""
+    import spacy
+    from spacy.training import Corpus
+
+    nlp = spacy.load(model, config={"components": {"lstm_tagger": {"restrict_morph_by_pos": True}}})
+    scores = nlp.evaluate(Corpus(str(dev), gold_preproc=True)(nlp))
+    return {k: v for k, v in scores.items() if k.endswith("_acc") and v is not None}
 
 
 def main(
@@ -62,6 +81,7 @@ def main(
     overrides: List[str] = typer.Argument(None, help="spacy train overrides, after --"),
     work: Path = typer.Option(Path("/tmp/ablate"), help="Work directory"),
     score: str = typer.Option("pos_acc", help="Dev score to report"),
+    restricted: bool = typer.Option(False, help="Also score with restrict_morph_by_pos"),
     data: Path = typer.Option(DATA, help="Folder of the UD treebanks"),
 ) -> None:
     """Train one configuration and record its best dev score."""
@@ -84,6 +104,8 @@ def main(
         **best_dev(out, log, score),
         "wall_s": round(time.time() - start),
     }
+    if restricted:
+        result["dev_restricted"] = restricted_dev(out / "model-best", paths["dev"])
     print(json.dumps(result), flush=True)
     with (work / "results.jsonl").open("a") as handle:
         handle.write(json.dumps(result) + "\n")

@@ -34,6 +34,8 @@ SYSTEMS: Dict[str, tuple] = {
     "lstm_tagger_xpos": ("configs/ewt_xpos.cfg", "tag"),
     "spacy_tagger": ("tagger", "tag"),
     "spacy_bilstm_tagger": ("tagger+bilstm", "tag"),
+    # As en_core_web_sm builds them: both listen to one shared tok2vec.
+    "spacy_tagger_morphologizer": ("tagger,morphologizer", "pos"),
 }
 BILSTM_ENCODER = {
     "@architectures": "spacy.TorchBiLSTMEncoder.v1",

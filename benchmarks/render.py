@@ -26,23 +26,31 @@ def table(results: Dict) -> str:
     return "\n".join(rows)
 
 
-START, END = "<!-- results:start -->", "<!-- results:end -->"
-
-
 def write_markdown(results: Dict, path: Path) -> None:
     """Write the results table with the command, commit, date and machine between
     the results markers of `path`, keeping the rest of the file (the ablations)."""
     meta = results["meta"]
     section = (
-        f"{START}\n"
         "## Results: UD English EWT v2.16 test set, gold tokenization\n\n"
         f"- command: `{meta['command']}`\n- commit: `{meta['commit']}`\n"
         f"- date: {meta['date']}\n- machine: {meta['machine']}\n"
-        f"- quick mode: {meta['quick']}\n\n{table(results)}\n{END}"
+        f"- quick mode: {meta['quick']}\n\n{table(results)}"
     )
-    old = path.read_text() if path.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
-    if START not in old or END not in old:
-        old = f"{old.rstrip()}\n\n{START}\n{END}\n"
-    before, rest = old.split(START, 1)
-    after = rest.split(END, 1)[1]
-    path.write_text(before + section + after)
+    write_section(path, "results", section)
+
+
+def write_section(path: Path, name: str, text: str) -> None:
+    """Put `text` between the `<!-- name:start -->` and `<!-- name:end -->` markers of
+    `path` (added at the end if missing), keeping the rest of the file.
+
+    path (Path): The Markdown file.
+    name (str): The section's marker name.
+    text (str): The section.
+    """
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    old = path.read_text() if path.exists() else "# Benchmarks\n"
+    if start not in old or end not in old:
+        old = f"{old.rstrip()}\n\n{start}\n{end}\n"
+    before, rest = old.split(start, 1)
+    after = rest.split(end, 1)[1]
+    path.write_text(f"{before}{start}\n{text}\n{end}{after}")

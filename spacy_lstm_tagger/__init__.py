@@ -4,6 +4,9 @@ from .layers.char_model import build_char_embed
 from .layers.char_module import CharEncoder
 from .layers.embed import build_concat_hash_embed, build_word_char_embed
 from .layers.encoders import encoders
+from .layers.joint_model import build_joint_tagger
+from .layers.paths import reference_paths
+from .layers.precision import make_inference_precision, set_inference_precision
 from .layers.tagger_model import build_lstm_tagger
 from .layers.torch_module import RecurrentTagger
 from .pipeline.scorer import make_tagger_scorer
@@ -18,9 +21,13 @@ __all__ = [
     "__version__",
     "build_char_embed",
     "build_concat_hash_embed",
+    "build_joint_tagger",
     "build_lstm_tagger",
     "build_word_char_embed",
     "encoders",
+    "make_inference_precision",
     "make_lstm_tagger",
     "make_tagger_scorer",
+    "reference_paths",
+    "set_inference_precision",
 ]

@@ -31,6 +31,13 @@ class TaggerErrors:
         "regenerate them with `python -m spacy init labels`, or leave them out so "
         "they are collected from the corpus."
     )
+    UNKNOWN_FEATURE = (
+        "Component '{name}' cannot learn the gold feature {feature!r}: it has no output "
+        "head for it (its features: {features}). The labels given to initialize() (e.g. "
+        "from [initialize.components.{name}.labels]) must cover the training data: "
+        "regenerate them with `python -m spacy init labels`, or leave them out so "
+        "they are collected from the corpus."
+    )
     NON_FINITE_SCORES = (
         "Component '{name}' produced NaN or infinite scores: training has diverged "
         "or the weights are broken. Lower [training.optimizer] learn_rate, set "
@@ -71,4 +78,60 @@ class TaggerErrors:
         "Cannot load component '{name}': the weights loaded from {source} contain NaN "
         "or infinite values, so the training that saved them diverged. Retrain with "
         "a lower learning rate and grad_clip set."
+    )
+    BAD_TARGET = (
+        "Invalid target {target!r} for component '{name}'. Valid values: {valid}, or a "
+        'list of them, e.g. ["pos", "tag", "morph"]. Set it with nlp.add_pipe('
+        "'lstm_tagger', config={{'target': 'pos'}}) or in the config."
+    )
+    DUPLICATE_TARGET = (
+        "Component '{name}' has target {targets!r}, which names a target twice. Name "
+        'each target once, e.g. ["pos", "tag", "morph"].'
+    )
+    BAD_MORPH_MODE = (
+        "Invalid morph_mode {mode!r} for component '{name}'. Valid values: 'string' "
+        "(one softmax over whole FEATS strings) or 'features' (one per feature)."
+    )
+    NEEDS_V2 = (
+        "Component '{name}' predicts {n_heads} with target {target!r}, but its model "
+        "has one output head. Set [components.{name}.model] @architectures = "
+        '"spacy-lstm-tagger.LSTMTagger.v2".'
+    )
+    RESTRICT_NEEDS_POS = (
+        "Component '{name}' has restrict_morph_by_pos = true, which needs both 'pos' "
+        "and 'morph' in its target, but target is {target!r}. Add them to the target, "
+        "or set restrict_morph_by_pos = false."
+    )
+    NOT_UPOS = (
+        "Label {label!r} is not a Universal POS tag, so component '{name}' cannot write "
+        "it to token.pos_. Use target 'tag' for treebank-specific tags."
+    )
+    NOT_FEATS = (
+        "Label {label!r} of component '{name}' is not a UD FEATS string: write "
+        "features as Name=Value joined by '|', e.g. 'Case=Nom|Number=Sing', or '_' "
+        "for a token without features."
+    )
+    NO_LABELS = (
+        "Component '{name}' found no labels: no token in the training examples has a "
+        "value for {attr} (target = {target!r}). Check that the corpus is annotated for "
+        "this target, or set the target that the corpus has."
+    )
+    LABELS_SHAPE = (
+        "Component '{name}' got labels of the wrong shape for target {target!r}: "
+        "{expected}. Regenerate them with `python -m spacy init labels`, or leave "
+        "[initialize.components.{name}.labels] out so they are collected from the corpus."
+    )
+    ADD_LABEL_TARGET = (
+        "Component '{name}' has several targets ({targets!r}): name the one the label "
+        "is for, e.g. add_label({label!r}, target={example!r})."
+    )
+    NOT_A_TARGET = (
+        "Component '{name}' has no target {target!r}: its targets are {targets!r}. "
+        "Pass one of them as add_label's target."
+    )
+    HEADS_MISMATCH = (
+        "Cannot load component '{name}': its cfg labels make output heads of sizes "
+        "{expected}, but the model loaded from {source} has heads {found}, so cfg and "
+        "weights come from different pipelines. Copy the component's directory from "
+        "one pipeline, or retrain it."
     )

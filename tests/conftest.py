@@ -223,8 +223,54 @@ def run_command(cmd: List, cwd: Path, timeout: float = 300) -> str:
     return result.stdout
 
 
+# UD features for the demo corpus's Penn tags (it has none of its own), so that joint
+# taggers have a morph target to learn; the other tags get the empty analysis.
+DEMO_FEATS = {
+    "NN": "Number=Sing",
+    "NNS": "Number=Plur",
+    "NNP": "Number=Sing",
+    "DT": "PronType=Art",
+    "PRP": "Case=Nom|PronType=Prs",
+    "VBD": "Mood=Ind|Tense=Past|VerbForm=Fin",
+    "VBZ": "Mood=Ind|Number=Sing|Person=3|Tense=Pres|VerbForm=Fin",
+    "VBG": "VerbForm=Ger",
+    "JJ": "Degree=Pos",
+}
+
+
+def demo_morphs(tags: Sequence[str]) -> List[str]:
+    """The FEATS strings of a demo sentence, from its Penn tags ("" for none)."""
+    return [DEMO_FEATS.get(tag, "") for tag in tags]
+
+
+# The targets of a joint tagger, and the small model with several output heads.
+JOINT_TARGETS = ["pos", "tag", "morph"]
+JOINT_MODEL = {**SMALL_MODEL, "@architectures": "spacy-lstm-tagger.LSTMTagger.v2"}
+
+
+def make_joint_nlp(morph_mode: str = "string", **config) -> Language:
+    """A blank English pipeline with an uninitialized small joint `lstm_tagger`
+    (UPOS, Penn tags and features); `config` overrides component settings."""
+    nlp = spacy.blank("en")
+    settings = {"target": JOINT_TARGETS, "morph_mode": morph_mode, "model": JOINT_MODEL}
+    nlp.add_pipe("lstm_tagger", config={**settings, **config})
+    return nlp
+
+
+def joint_examples(nlp: Language, records: List[Dict]) -> List[Example]:
+    """Examples whose gold docs have UPOS, tags and features (`DEMO_FEATS`), and whose
+    predicted docs have the gold words and no annotation."""
+    examples = []
+    for record in records:
+        words, tags = record["words"], record["tags"]
+        gold = Doc(nlp.vocab, words=words, tags=tags, pos=record["pos"], morphs=demo_morphs(tags))
+        examples.append(Example(Doc(nlp.vocab, words=words), gold))
+    return examples
+
+
 def training_examples(nlp: Language, demo_records: List[Dict]) -> List[Example]:
-    """Gold docs with tags, UPOS and a right-branching tree (for configs with a parser)."""
+    """Gold docs with tags, UPOS, features (`DEMO_FEATS`) and a right-branching tree (for
+    configs with a parser)."""
     examples = []
     for record in demo_records[:20]:
         n = len(record["words"])
@@ -233,6 +279,7 @@ def training_examples(nlp: Language, demo_records: List[Dict]) -> List[Example]:
             words=record["words"],
             tags=record["tags"],
             pos=record["pos"],
+            morphs=demo_morphs(record["tags"]),
             heads=[max(0, i - 1) for i in range(n)],
             deps=["ROOT"] + ["dep"] * (n - 1),
         )

@@ -37,12 +37,14 @@ def test_encode_forms_shares_rows_between_tokens_of_one_form() -> None:
     vocab = spacy.blank("en").vocab
     words = [["the", "dog", "the"], [], ["elephants", "dog"]]
     docs = [Doc(vocab, words=w) for w in words]
-    chars, lengths, index = encode_forms(docs, {}, rows=512, max_chars=10)
+    chars, lengths, index, keys = encode_forms(docs, {}, rows=512, max_chars=10)
     # Three distinct forms, longest first (packing needs no sorting).
     assert chars.shape == (3, 9) and lengths.tolist() == [9, 3, 3]
     assert index[0] == index[2] and index[1] == index[4]
     decoded = ["".join(chr(c - 1) for c in chars[i, : lengths[i]]) for i in index]
     assert decoded == ["the", "dog", "the", "elephants", "dog"]
+    # Each row's key is its form's ORTH, for the inference cache.
+    assert [vocab.strings[int(keys[i])] for i in index] == ["the", "dog", "the", "elephants", "dog"]
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from spacy.training import Example
 from spacy.training.converters import conllu_to_docs
 from spacy.vocab import Vocab
 
-from ..pipeline.tagger import TARGETS, LSTMTagger
+from ..pipeline.tagger import LSTMTagger
 
 CONLLU_SUFFIXES = (".conllu", ".conll")
 
@@ -81,6 +81,10 @@ def gold_examples(nlp: Language, golds: List[Doc]) -> List[Example]:
     return [Example(gold_tokenized(nlp, gold), gold) for gold in golds]
 
 
+# The attributes that `crossval` and `report` score.
+ATTRS = ("tag", "pos")
+
+
 def tagger_target(nlp: Language, attr: Optional[str] = None) -> str:
     """The token attribute to score: `attr` if given, else the `lstm_tagger`'s target.
 
@@ -88,14 +92,20 @@ def tagger_target(nlp: Language, attr: Optional[str] = None) -> str:
     attr (Optional[str]): "tag" or "pos" to choose; None to read it from the component.
     RETURNS (str): "tag" or "pos".
     """
-    valid = ", ".join(repr(name) for name in TARGETS)
+    valid = ", ".join(repr(name) for name in ATTRS)
     if attr is not None:
-        if attr not in TARGETS:
+        if attr not in ATTRS:
             raise EvaluationInputError(f"Invalid --attr {attr!r}. Valid values: {valid}.")
         return attr
-    targets = {pipe.cfg["target"] for _, pipe in nlp.pipeline if isinstance(pipe, LSTMTagger)}
+    targets = {
+        target
+        for _, pipe in nlp.pipeline
+        if isinstance(pipe, LSTMTagger)
+        for target in pipe.targets
+        if target in ATTRS
+    }
     if len(targets) != 1:
-        found = "no lstm_tagger component" if not targets else "lstm_taggers with both targets"
+        found = "no lstm_tagger component" if not targets else "lstm_tagger targets 'tag' and 'pos'"
         raise EvaluationInputError(
             f"Cannot tell which attribute to score: the pipeline has {found}. "
             f"Choose one with --attr ({valid})."

@@ -18,7 +18,7 @@ from ..errors import is_int_at_least
 from ..threads import one_thread_if_forked
 from .char_module import CHAR_ENCODERS, CharEncoder
 from .shim import TorchWrapper
-from .tagger_model import split_rows
+from .tagger_converters import split_rows
 
 # Forms whose character ids are kept between batches; the cache is emptied when
 # it grows past this, so a long-running service does not grow without bound.
@@ -74,14 +74,16 @@ class CharInputs:
         self, model: Model, docs: List[Doc], is_train: bool
     ) -> Tuple[ArgsKwargs, Callable[[Any], List]]:
         one_thread_if_forked()
-        chars, lengths, index = encode_forms(docs, self.cache, self.rows, self.max_chars)
+        chars, lengths, index, keys = encode_forms(docs, self.cache, self.rows, self.max_chars)
         device = model.shims[0].device
         args = (
             torch.from_numpy(chars).to(device),
             torch.from_numpy(lengths),
             torch.from_numpy(index).to(device),
         )
-        return ArgsKwargs(args=args, kwargs={}), _no_input_gradient
+        # The form keys let inference reuse form vectors between batches.
+        kwargs = {} if is_train else {"keys": keys.tolist()}
+        return ArgsKwargs(args=args, kwargs=kwargs), _no_input_gradient
 
     def __getstate__(self) -> Dict[str, Any]:
         return {"rows": self.rows, "max_chars": self.max_chars}
@@ -142,15 +144,17 @@ def form_chars(form: str, rows: int, max_chars: int) -> numpy.ndarray:
 
 def encode_forms(
     docs: List[Doc], cache: Dict[int, numpy.ndarray], rows: int, max_chars: int
-) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]:
     """The distinct forms of a batch as a padded id matrix, and each token's form.
 
-    RETURNS (Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]): The (n_forms,
-        longest) character ids, the forms' lengths and each token's form index.
+    RETURNS (Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]):
+        The (n_forms, longest) character ids, the forms' lengths, each token's
+        form index, and each form's ORTH (0 for the placeholder of an empty batch).
     """
     orths = [doc.to_array(ORTH) for doc in docs if len(doc)]
     if not orths:
-        return numpy.ones((1, 1), dtype="int64"), numpy.ones((1,), "int64"), numpy.zeros(0, "int64")
+        ones = numpy.ones((1,), dtype="int64")
+        return ones.reshape(1, 1), ones, numpy.zeros(0, "int64"), numpy.zeros(1, "uint64")
     forms, index = numpy.unique(numpy.concatenate(orths), return_inverse=True)
     if len(cache) > MAX_CACHED_FORMS:
         cache.clear()
@@ -170,7 +174,7 @@ def encode_forms(
     rank[order] = numpy.arange(len(order))
     chars = numpy.zeros((len(ids), int(lengths[0])), dtype="int64")
     chars[numpy.arange(chars.shape[1]) < lengths[:, None]] = numpy.concatenate(ids)
-    return chars, lengths, rank[index.reshape(-1)].astype("int64")
+    return chars, lengths, rank[index.reshape(-1)].astype("int64"), forms[order]
 
 
 def convert_outputs(

@@ -2,10 +2,15 @@
 
 An encoder is a `torch.nn.Module` that reads a `PackedSequence` of token vectors
 and returns a `PackedSequence` of contextual vectors, and tells its output width
-through an `output_width` attribute. Encoders are built by functions registered
-here by name, so a config's `rnn_type` can name one from another package:
+through an `output_width` attribute. An encoder may also offer a fast path for
+inference, `forward_flat(X, lengths)`: the token vectors of the sequences one
+after another (longest first) in, contextual vectors in the same layout out (see
+`RNNEncoder.forward_flat`); encoders without it are run packed.
 
-    from spacy_lstm_tagger.encoders import encoders
+Encoders are built by functions registered here by name, so a config's `rnn_type`
+can name one from another package:
+
+    from spacy_lstm_tagger.layers.encoders import encoders
 
     @encoders.register("my_encoder")
     def make_my_encoder(input_width, hidden_width, depth, bidirectional, dropout):
@@ -18,8 +23,11 @@ entry point group.
 from typing import Callable
 
 import catalogue
+import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
+
+from .paths import equal_length_groups
 
 # entry_points=True: packages can add encoders through the
 # "spacy_lstm_tagger_encoders" entry point group, without being imported first.
@@ -63,6 +71,27 @@ class RNNEncoder(nn.Module):
     def forward(self, packed: PackedSequence) -> PackedSequence:
         output, _ = self.rnn(packed)
         return output
+
+    def forward_flat(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The outputs of `forward`, without packing or padding: the sequences of
+        one length run as one plain batch, a view of their rows, so no step reads
+        padding and torch can use its fused CPU kernels, which packed input keeps
+        it from (pytorch#149194).
+
+        X (torch.Tensor): The token vectors of the sequences one after another,
+            longest first, shape (n_tokens, width).
+        lengths (torch.Tensor): int64 CPU tensor of sequence lengths, each >= 1,
+            longest first.
+        RETURNS (torch.Tensor): Shape (n_tokens, output_width), rows as in X.
+        """
+        outputs = []
+        start = 0
+        for length, rows in equal_length_groups(lengths):
+            end = start + (rows.stop - rows.start) * length
+            group = X[start:end].view(-1, length, X.shape[1])
+            outputs.append(self.rnn(group)[0].reshape(end - start, self.output_width))
+            start = end
+        return torch.cat(outputs)
 
 
 @encoders.register("lstm")

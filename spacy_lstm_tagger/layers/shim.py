@@ -8,7 +8,8 @@ thinc 8.3's `PyTorchWrapper_v3` leaves three settings of spaCy's training behind
   `nlp.use_params(optimizer.averages)` leaves the torch weights raw;
 - device: `PyTorchShim.device` is its module's first parameter's device, so a module
   built lazily (on the CPU) is never moved to the GPU that thinc uses.
-`TorchWrapper` is `PyTorchWrapper_v3` with those three kept.
+`TorchWrapper` is `PyTorchWrapper_v3` with those three kept, and with the torch
+modules' inference caches (`CharEncoder.cache`) emptied whenever the weights change.
 """
 
 import contextlib
@@ -39,11 +40,31 @@ class AveragingPyTorchShim(PyTorchShim):
         backup = {name: param.data for name, param in found.items()}
         for name, param in found.items():
             param.data = xp2torch(params[(self.id, name)], device=param.device)
+        clear_caches(self._model)
         try:
             yield
         finally:
             for name, param in found.items():
                 param.data = backup[name]
+            clear_caches(self._model)
+
+    def finish_update(self, optimizer: Any) -> None:
+        """Update the weights, then empty the caches computed from the old ones.
+
+        optimizer (thinc.api.Optimizer): The optimizer.
+        """
+        super().finish_update(optimizer)
+        clear_caches(self._model)
+
+    def from_bytes(self, bytes_data: bytes) -> "AveragingPyTorchShim":
+        """Load the weights, then empty the caches computed from the old ones.
+
+        bytes_data (bytes): The data, from `to_bytes`.
+        RETURNS (AveragingPyTorchShim): The shim.
+        """
+        super().from_bytes(bytes_data)
+        clear_caches(self._model)
+        return self
 
 
 def TorchWrapper(
@@ -114,10 +135,24 @@ def set_torch_dropout(module: nn.Module, rate: float) -> None:
             child.dropout = rate
 
 
+def clear_caches(module: nn.Module) -> None:
+    """Empty the inference caches of a torch module's submodules (those with a
+    `cache` that has `clear()`, like `CharEncoder`'s form vectors).
+
+    module (nn.Module): The module.
+    """
+    for child in module.modules():
+        cache = getattr(child, "cache", None)
+        if cache is not None and callable(getattr(cache, "clear", None)):
+            cache.clear()
+
+
 def move_to_current_device(wrapper: Model) -> None:
     """Put a wrapper's torch module on thinc's current torch device (the GPU after
     `spacy.require_gpu`), whatever device its parameters were created on.
 
     wrapper (Model): A `TorchWrapper` layer.
     """
-    get_module(wrapper).to(get_torch_default_device())
+    module = get_module(wrapper)
+    module.to(get_torch_default_device())
+    clear_caches(module)

@@ -1,23 +1,23 @@
 """The thinc model: a tok2vec, then the torch `RecurrentTagger` through `PyTorchWrapper`.
 
-Converters between thinc's per-doc arrays and torch's padded batches live here,
-along with the (de)serializers that rebuild the lazily-built torch module from its
-stored widths before loading its weights.
+The (de)serializers that rebuild the lazily-built torch module from its stored
+widths before loading its weights live here; the converters between thinc's
+per-doc arrays and torch's batches in `tagger_converters.py`.
 """
 
 from io import BytesIO
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import ArgsKwargs, Model, chain, torch2xp, xp2torch
+from thinc.api import Model, chain
 from thinc.types import Floats2d
 
 from ..errors import TaggerErrors, is_int_at_least
-from ..threads import one_thread_if_forked
 from .encoders import get_encoder
 from .shim import TorchWrapper, get_module, move_to_current_device
+from .tagger_converters import convert_inputs, convert_outputs, uses_flat_path
 from .torch_module import RecurrentTagger
 
 SERIAL_FORMAT = 1
@@ -174,12 +174,15 @@ def init(
 def forward(
     model: Model[List[Floats2d], List[Floats2d]], Xs: List[Floats2d], is_train: bool
 ) -> Tuple[List[Floats2d], Callable]:
-    """Run the wrapped torch module on groups of docs of similar length (see
-    `MAX_PADDED_TOKENS`); the wrapper does the conversions."""
+    """Run the wrapped torch module: at inference on the fast path, all docs in one
+    call (see `uses_flat_path`); otherwise on groups of docs of similar length (see
+    `MAX_PADDED_TOKENS`). The wrapper does the conversions."""
     if Xs and model.has_dim("nI") and Xs[0].shape[1] != model.get_dim("nI"):
         raise ValueError(
             TaggerErrors.INPUT_WIDTH.format(width=Xs[0].shape[1], nI=model.get_dim("nI"))
         )
+    if not is_train and any(len(X) for X in Xs) and uses_flat_path(model.layers[0]):
+        return model.layers[0](Xs, is_train)
     # Each group comes longest first, so the torch module packs it without sorting.
     groups = group_by_length([len(X) for X in Xs], MAX_PADDED_TOKENS)
     Ys: List[Floats2d] = [None] * len(Xs)  # type: ignore[list-item]
@@ -216,79 +219,6 @@ def group_by_length(lengths: Sequence[int], max_padded: int) -> List[List[int]]:
         else:
             groups.append([i])
     return groups
-
-
-def _scatter_index(xp: Any, lengths: Sequence[int]) -> Tuple[Any, Any]:
-    """Row and column of each token in the padded (batch, max_length) grid, so a
-    batch is padded and unpadded with one indexing operation, not a loop."""
-    lengths_arr = xp.asarray(lengths, dtype="int64")
-    rows = xp.repeat(xp.arange(len(lengths), dtype="int64"), lengths_arr)
-    starts = xp.cumsum(lengths_arr) - lengths_arr
-    cols = xp.arange(int(lengths_arr.sum()), dtype="int64") - xp.repeat(starts, lengths_arr)
-    return rows, cols
-
-
-def split_rows(ops: Any, flat: Any, lengths: Sequence[int]) -> List[Any]:
-    """Split the rows of a (n_tokens, width) array into one array per doc.
-
-    ops (Any): The model's ops, for its array module.
-    flat (Any): The rows of all docs, one after another.
-    lengths (Sequence[int]): The number of rows of each doc.
-    RETURNS (List[Any]): One array per doc.
-    """
-    offsets = ops.xp.cumsum(ops.xp.asarray(lengths[:-1], dtype="int64")).tolist()
-    return list(ops.xp.split(flat, offsets)) if lengths else []
-
-
-def convert_inputs(
-    model: Model, Xs: List[Floats2d], is_train: bool
-) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], List[Floats2d]]]:
-    """Pad the per-doc token vectors into one (batch, max_length, width) tensor."""
-    one_thread_if_forked()
-    ops = model.ops
-    device = model.shims[0].device
-    lengths = [len(x) for x in Xs]
-    rows, cols = _scatter_index(ops.xp, lengths)
-    # Every row gets at least one step: torch cannot pack an empty sequence, and
-    # an empty doc's padding row is never read back.
-    width = Xs[0].shape[1]
-    padded = ops.alloc3f(len(Xs), max(1, max(lengths)), width)
-    if rows.size:
-        padded[rows, cols] = ops.xp.concatenate(Xs)
-    X_torch = xp2torch(padded, requires_grad=is_train, device=device)
-    lengths_torch = torch.tensor([max(1, n) for n in lengths], dtype=torch.int64)
-
-    def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:
-        d_padded = torch2xp(d_inputs.args[0])
-        return split_rows(ops, d_padded[rows, cols], lengths)
-
-    return ArgsKwargs(args=(X_torch, lengths_torch), kwargs={}), backprop
-
-
-def convert_outputs(
-    model: Model, inputs_outputs: Tuple[List[Floats2d], torch.Tensor], is_train: bool
-) -> Tuple[List[Floats2d], Callable[[List[Floats2d]], ArgsKwargs]]:
-    """Turn padded logits into per-doc probability arrays.
-
-    The gradient that comes back is spaCy's categorical cross-entropy gradient,
-    probabilities minus truth. That is the gradient of the loss with respect to
-    the logits, so it is passed to the logits as is (as thinc's Softmax does).
-    """
-    Xs, logits = inputs_outputs
-    ops = model.ops
-    lengths = [len(x) for x in Xs]
-    rows, cols = _scatter_index(ops.xp, lengths)
-    probs = torch2xp(torch.softmax(logits.detach(), dim=-1))
-    Y = split_rows(ops, probs[rows, cols], lengths)
-
-    def backprop(dY: List[Floats2d]) -> ArgsKwargs:
-        d_padded = ops.alloc3f(*logits.shape)
-        if rows.size:
-            d_padded[rows, cols] = ops.xp.concatenate(dY)
-        d_logits = xp2torch(d_padded, device=logits.device)
-        return ArgsKwargs(args=((logits,),), kwargs={"grad_tensors": (d_logits,)})
-
-    return Y, backprop
 
 
 def serialize_module(module: RecurrentTagger) -> bytes:

@@ -1,12 +1,13 @@
 """The plain PyTorch tagger: token vectors in, per-token label scores out."""
 
-from typing import Any, Dict, Optional
+from typing import Any, ContextManager, Dict, Optional
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .encoders import get_encoder
+from .paths import is_sorted
 
 
 class RecurrentTagger(nn.Module):
@@ -50,6 +51,9 @@ class RecurrentTagger(nn.Module):
         self.word_dropout = word_dropout
         self.encoder: Optional[nn.Module] = None
         self.output: Optional[nn.Linear] = None
+        # Lower precision for inference only, e.g. torch.bfloat16; not saved with
+        # the weights (see spacy_lstm_tagger.precision).
+        self.inference_dtype: Optional[torch.dtype] = None
 
     @property
     def is_built(self) -> bool:
@@ -74,19 +78,28 @@ class RecurrentTagger(nn.Module):
         # 5e-5 with zeros, 4e-7 to 9e-7 with this init; BENCHMARKS.md).
         self.dims = {"n_inputs": n_inputs, "n_labels": n_labels}
 
-    def forward(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Score every token of a padded batch.
+    def forward(self, X: torch.Tensor, lengths: torch.Tensor, flat: bool = False) -> torch.Tensor:
+        """Score every token of a batch.
 
-        X (torch.Tensor): Token vectors, shape (batch, max_length, n_inputs).
+        X (torch.Tensor): Token vectors, padded to shape (batch, max_length,
+            n_inputs); or with `flat`, the sequences' vectors one after another,
+            longest first, shape (n_tokens, n_inputs).
         lengths (torch.Tensor): int64 CPU tensor of sequence lengths, each >= 1.
-        RETURNS (torch.Tensor): Label logits, shape (batch, max_length, n_labels);
-            rows past a sequence's length are padding.
+        flat (bool): Take the flat layout (inference only; the encoder must have
+            `forward_flat`).
+        RETURNS (torch.Tensor): Label logits in the layout of X: padded (rows past
+            a sequence's length are padding) or flat.
         """
         if self.encoder is None or self.output is None:
             raise ValueError(
                 "The RecurrentTagger has no layers yet: call build(n_inputs, n_labels) "
                 "(the spaCy component does this in initialize())."
             )
+        if flat:
+            if self.training:
+                raise ValueError("The RecurrentTagger's flat layout is for inference only.")
+            with self._inference_precision(X):
+                return self.output(self.encoder.forward_flat(X, lengths)).float()
         if self.training and self.word_dropout > 0.0 and self.dropout.p > 0.0:
             keep = torch.rand(X.shape[:2], device=X.device) >= self.word_dropout
             X = X * keep.unsqueeze(-1).to(X.dtype)
@@ -95,18 +108,15 @@ class RecurrentTagger(nn.Module):
         packed = pack_padded_sequence(
             self.dropout(X), lengths, batch_first=True, enforce_sorted=is_sorted(lengths)
         )
-        hidden = self.encoder(packed)
-        # Project the packed rows only: padding never reaches the output layer.
-        scores = hidden._replace(data=self.output(self.dropout(hidden.data)))
+        with self._inference_precision(X):
+            hidden = self.encoder(packed)
+            # Project the packed rows only: padding never reaches the output layer.
+            scores = hidden._replace(data=self.output(self.dropout(hidden.data)).float())
         padded, _ = pad_packed_sequence(scores, batch_first=True, total_length=X.shape[1])
         return padded
 
-
-def is_sorted(lengths: torch.Tensor) -> bool:
-    """Whether sequences come longest first: then packing needs no sorting, and
-    saves two copies of the batch (the model's converters send them so).
-
-    lengths (torch.Tensor): The sequence lengths.
-    RETURNS (bool): Whether the lengths never increase.
-    """
-    return bool((lengths[:-1] >= lengths[1:]).all())
+    def _inference_precision(self, X: torch.Tensor) -> ContextManager:
+        """Autocast to `inference_dtype` at inference, if one is set; training and
+        the default stay float32."""
+        enabled = self.inference_dtype is not None and not self.training
+        return torch.autocast(X.device.type, dtype=self.inference_dtype, enabled=enabled)

@@ -1,28 +1,36 @@
-"""The `lstm_tagger` pipeline component: factory, scorer and `TrainablePipe`."""
+"""The `lstm_tagger` pipeline component: factory and `TrainablePipe`."""
 
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy
-from spacy.attrs import POS, TAG
 from spacy.errors import Errors
 from spacy.language import Language
-from spacy.parts_of_speech import IDS as UPOS_IDS
 from spacy.pipeline import Tok2Vec, TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import ensure_path
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, SequenceCategoricalCrossentropy, set_dropout_rate
-from thinc.types import Floats2d, Ints1d
+from thinc.api import Config, Model, set_dropout_rate
+from thinc.types import Floats2d, Ints2d
 
 from ..errors import OWN_PREFIX, TaggerErrors
+from ..layers.joint_model import get_heads, set_heads
+from ..layers.tagger_converters import split_rows
 from ..layers.tagger_model import get_torch_module, validate_weights
+from .labels import Labels, TargetLabels
 from .scorer import score_tags
-
-TARGETS = {"tag": "TAG", "pos": "POS"}
+from .targets import (
+    Decoder,
+    collect_labels,
+    head_truths,
+    heads_loss,
+    predicted_values,
+    validate_targets,
+    write_values,
+)
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -58,27 +66,39 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
 @Language.factory(
     "lstm_tagger",
-    assigns=["token.tag", "token.pos"],
+    assigns=["token.tag", "token.pos", "token.morph"],
     default_config={
         "model": DEFAULT_MODEL,
         "target": "tag",
         "overwrite": False,
         "neg_prefix": "!",
         "label_smoothing": 0.0,
+        "morph_mode": "string",
+        "restrict_morph_by_pos": False,
         "scorer": {"@scorers": "spacy-lstm-tagger.tagger_scorer.v1"},
     },
-    # Only one of the two is produced; the other reads as 0 and does not change
-    # which checkpoint is best. The shipped configs weight their target alone.
-    default_score_weights={"tag_acc": 0.5, "pos_acc": 0.5},
+    # spaCy's weights are static per factory. Scores a component does not produce
+    # read as 0 without changing which checkpoint is best; a config's
+    # [training.score_weights] sets its targets' weights and null for the others,
+    # which spaCy then neither shows nor counts. morph_acc is null here so that
+    # single-target pipelines keep today's columns; joint configs weight it.
+    default_score_weights={
+        "tag_acc": 0.5,
+        "pos_acc": 0.5,
+        "morph_acc": None,
+        "morph_per_feat": None,
+    },
 )
 def make_lstm_tagger(
     nlp: Language,
     name: str,
     model: Model[List[Doc], List[Floats2d]],
-    target: str,
+    target: Union[str, List[str]],
     overwrite: bool,
     neg_prefix: str,
     label_smoothing: float,
+    morph_mode: str,
+    restrict_morph_by_pos: bool,
     scorer: Optional[Callable],
 ) -> "LSTMTagger":
     """Create an `LSTMTagger` component."""
@@ -90,20 +110,28 @@ def make_lstm_tagger(
         overwrite=overwrite,
         neg_prefix=neg_prefix,
         label_smoothing=label_smoothing,
+        morph_mode=morph_mode,
+        restrict_morph_by_pos=restrict_morph_by_pos,
         scorer=scorer,
     )
 
 
-class LSTMTagger(TrainablePipe):
-    """Part-of-speech tagger on a recurrent network, writing `token.tag_` or `token.pos_`.
+class LSTMTagger(TargetLabels, TrainablePipe):
+    """Tagger on a recurrent network, writing `token.pos_`, `token.tag_` and/or `token.morph`.
 
     vocab (Vocab): The shared vocabulary.
     model (Model[List[Doc], List[Floats2d]]): Per-token label probabilities.
     name (str): The component instance name, used as the key in losses.
-    target (str): "tag" (fine-grained, `token.tag_`) or "pos" (UPOS, `token.pos_`).
+    target (Union[str, List[str]]): "tag" (`token.tag_`), "pos" (UPOS, `token.pos_`),
+        "morph" (UD FEATS, `token.morph`), or a list of them, predicted jointly by
+        several output heads (`spacy-lstm-tagger.LSTMTagger.v2`).
     overwrite (bool): Whether to overwrite values that are already set.
     neg_prefix (str): Prefix of gold values meaning "not this label", as in spaCy's tagger.
-    label_smoothing (float): Label smoothing of the cross-entropy loss.
+    label_smoothing (float): Label smoothing of each head's cross-entropy loss.
+    morph_mode (str): "string": one softmax over whole FEATS strings; "features":
+        one softmax per feature (see `morph.py`).
+    restrict_morph_by_pos (bool): Choose each token's morph among those seen with its
+        predicted UPOS in training; needs "pos" and "morph" in `target`.
     scorer (Optional[Callable]): The scorer; gets `target` from the cfg.
     """
 
@@ -113,124 +141,81 @@ class LSTMTagger(TrainablePipe):
         model: Model[List[Doc], List[Floats2d]],
         name: str = "lstm_tagger",
         *,
-        target: str = "tag",
+        target: Union[str, List[str]] = "tag",
         overwrite: bool = False,
         neg_prefix: str = "!",
         label_smoothing: float = 0.0,
+        morph_mode: str = "string",
+        restrict_morph_by_pos: bool = False,
         scorer: Optional[Callable] = score_tags,
     ) -> None:
-        if target not in TARGETS:
-            raise ValueError(
-                f"Invalid target {target!r} for component '{name}'. Valid values: "
-                f"{', '.join(repr(t) for t in TARGETS)}. Set it with "
-                "nlp.add_pipe('lstm_tagger', config={'target': 'pos'}) or in the config."
-            )
+        targets = validate_targets(target, morph_mode, name)
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(
                 f"label_smoothing must be in [0, 1) for component '{name}', "
                 f"got {label_smoothing!r}. Use 0.0 to turn it off."
             )
+        if restrict_morph_by_pos and not {"pos", "morph"} <= set(targets):
+            raise ValueError(TaggerErrors.RESTRICT_NEEDS_POS.format(name=name, target=target))
+        several = len(targets) > 1 or ("morph" in targets and morph_mode == "features")
+        if several and get_heads(model) is None:
+            n_heads = "one head per feature" if len(targets) == 1 else "several heads"
+            raise ValueError(
+                TaggerErrors.NEEDS_V2.format(name=name, n_heads=n_heads, target=target)
+            )
         self.vocab = vocab
         self.model = model
         self.name = name
         self.scorer = scorer
+        # A decode-time choice, read from the config (not the saved cfg), so that
+        # it can be changed when a trained pipeline is loaded.
+        self.restrict_morph_by_pos = restrict_morph_by_pos
+        single = isinstance(target, str)
         cfg = {
-            "labels": [],
-            "target": target,
+            "labels": [] if single else {t: [] for t in targets},
+            "target": target if single else targets,
             "overwrite": overwrite,
             "neg_prefix": neg_prefix,
             "label_smoothing": label_smoothing,
+            "morph_mode": morph_mode,
+            "morph_by_pos": {},
         }
         self.cfg = dict(sorted(cfg.items()))
-
-    @property
-    def labels(self) -> Tuple[str, ...]:
-        """RETURNS (Tuple[str]): The labels, sorted."""
-        return tuple(self.cfg["labels"])
-
-    @property
-    def label_data(self) -> List[str]:
-        """RETURNS (List[str]): The labels, as `spacy init labels` stores them."""
-        return list(self.cfg["labels"])
-
-    @property
-    def _attr(self) -> int:
-        return TAG if self.cfg["target"] == "tag" else POS
-
-    def add_label(self, label: str) -> int:
-        """Add a label; labels stay sorted. Possible only before the model is built.
-
-        label (str): The label to add.
-        RETURNS (int): 0 if the label was already present, otherwise 1.
-        """
-        if not isinstance(label, str):
-            raise ValueError(Errors.E187)
-        if label in self.labels:
-            return 0
-        if self.cfg["target"] == "pos" and label not in UPOS_IDS:
-            raise ValueError(
-                f"Label {label!r} is not a Universal POS tag, so component '{self.name}' "
-                "with target 'pos' cannot write it to token.pos_. Use target 'tag' for "
-                "treebank-specific tags."
-            )
-        self._allow_extra_label()
-        self.cfg["labels"] = sorted([*self.labels, label])
-        self.vocab.strings.add(label)
-        return 1
-
-    def _gold_values(self, example: Example) -> List[Optional[str]]:
-        """The gold labels of the predicted doc's tokens; None where missing."""
-        aligned = example.get_aligned(TARGETS[self.cfg["target"]], as_string=True)
-        return [value if value else None for value in aligned]
 
     def initialize(
         self,
         get_examples: Callable[[], Iterable[Example]],
         *,
         nlp: Optional[Language] = None,
-        labels: Optional[Sequence[str]] = None,
+        labels: Optional[Labels] = None,
     ) -> None:
         """Collect the labels (or take `labels`), then build the model.
 
         get_examples (Callable[[], Iterable[Example]]): Representative training examples.
         nlp (Language): The current nlp object.
-        labels (Optional[Sequence[str]]): Labels, e.g. from `spacy init labels`.
+        labels (Optional[Labels]): Labels, e.g. from `spacy init labels`: a list for a
+            single target, a dict with a list per target for a list of targets.
         """
         # spaCy's own check calls an empty list invalid and lets an empty generator
         # pass; both are refused with TypeError (spaCy's E930), with our message.
         if callable(get_examples) and next(iter(get_examples()), None) is None:
             raise TypeError(TaggerErrors.EMPTY_CORPUS.format(name=self.name))
         validate_get_examples(get_examples, "LSTMTagger.initialize")
-        if labels is None:
-            found = set()
-            for example in get_examples():
-                found.update(value for value in self._gold_values(example) if value)
-            labels = sorted(found)
-        self._check_n_outputs(len(set(labels) | set(self.labels)))
-        for label in labels:
-            self.add_label(label)
-        if not self.labels:
-            attr = "token.tag_" if self.cfg["target"] == "tag" else "token.pos_"
-            raise ValueError(
-                f"Component '{self.name}' found no labels: no token in the training "
-                f"examples has a value for {attr} (target = {self.cfg['target']!r}). "
-                "Check that the corpus is annotated for this target, or set the target "
-                "that the corpus has."
-            )
+        found: Dict[str, List[str]] = {}
+        table: Dict[str, List[str]] = {}
+        # The FEATS seen with each UPOS come from the examples, given labels or not.
+        if labels is None or {"pos", "morph"} <= set(self.targets):
+            found, table = collect_labels(get_examples(), self.targets)
+        self._add_labels(found if labels is None else self._read_labels(labels))
+        self.cfg["morph_by_pos"] = table
         self._check_listener_width(nlp)
+        heads = self._heads()
+        if get_heads(self.model) is not None:
+            set_heads(self.model, [len(head.labels) for head in heads])
+        n_outputs = sum(len(head.labels) for head in heads)
         doc_sample = [eg.x for eg in islice(get_examples(), 10)]
-        label_sample = [self.model.ops.alloc2f(len(doc), len(self.labels)) for doc in doc_sample]
+        label_sample = [self.model.ops.alloc2f(len(doc), n_outputs) for doc in doc_sample]
         self.model.initialize(X=doc_sample, Y=label_sample)
-
-    def _check_n_outputs(self, n_labels: int) -> None:
-        """Refuse a config nO that disagrees with the number of labels."""
-        layer = self.model.get_ref("output_layer")
-        if layer.has_dim("nO") and layer.get_dim("nO") != n_labels:
-            raise ValueError(
-                TaggerErrors.NO_MISMATCH.format(
-                    name=self.name, n_labels=n_labels, nO=layer.get_dim("nO")
-                )
-            )
 
     def _check_listener_width(self, nlp: Optional[Language]) -> None:
         """Refuse a Tok2VecListener whose width differs from its upstream tok2vec's."""
@@ -295,48 +280,53 @@ class LSTMTagger(TrainablePipe):
                 name=self.name, source=source, reason=reason
             )
             raise ValueError(message) from err
-        validate_weights(self.model, len(self.labels), self.name, source)
+        heads = [len(head.labels) for head in self._heads()]
+        validate_weights(self.model, sum(heads), self.name, source)
+        stored = get_heads(self.model)
+        if stored and stored != heads:
+            message = TaggerErrors.HEADS_MISMATCH.format(
+                name=self.name, expected=heads, source=source, found=stored
+            )
+            raise ValueError(message)
 
     def _require_model(self) -> None:
-        if not self.labels or not get_torch_module(self.model).is_built:
+        if not all(self._label_sets.values()) or not get_torch_module(self.model).is_built:
             raise ValueError(Errors.E109.format(name=self.name))
 
-    def predict(self, docs: Iterable[Doc]) -> List[Ints1d]:
-        """Find the best label of each token, without changing the docs.
+    def predict(self, docs: Iterable[Doc]) -> List[Ints2d]:
+        """Find the best label of each token for each output head, without changing
+        the docs.
 
         docs (Iterable[Doc]): The documents to predict.
-        RETURNS (List[Ints1d]): Label indices, one array per doc.
+        RETURNS (List[Ints2d]): Label indices, one (n_tokens, n_heads) array per doc.
         """
         docs = list(docs)
         self._require_model()
+        heads = self._heads()
         if not any(len(doc) for doc in docs):
-            return [numpy.zeros((0,), dtype="int64") for _ in docs]
-        scores = self.model.predict(docs)
-        return [self.model.ops.to_numpy(doc_scores.argmax(axis=1)) for doc_scores in scores]
+            return [numpy.zeros((0, len(heads)), dtype="int64") for _ in docs]
+        table = self.cfg["morph_by_pos"] if self.restrict_morph_by_pos else None
+        ops = self.model.ops
+        # One decoding pass over all tokens of the batch, then split per doc.
+        scores = ops.xp.concatenate(self.model.predict(docs))
+        ids = ops.to_numpy(Decoder(heads, ops.xp, table)(scores))
+        return split_rows(ops, ids, [len(doc) for doc in docs])
 
-    def set_annotations(self, docs: Iterable[Doc], batch_label_ids: List[Ints1d]) -> None:
-        """Write the predicted labels to `token.tag_` or `token.pos_`.
+    def set_annotations(self, docs: Iterable[Doc], batch_label_ids: List[Ints2d]) -> None:
+        """Write the predicted labels to the targets' attributes.
 
         docs (Iterable[Doc]): The documents to modify.
-        batch_label_ids (List[Ints1d]): The label indices from `predict`.
+        batch_label_ids (List[Ints2d]): The label indices from `predict`.
         """
-        if isinstance(docs, Doc):
-            docs = [docs]
-        strings = self.vocab.strings
-        if self.cfg["target"] == "tag":
-            values = [strings.add(label) for label in self.labels]
-        else:
-            values = [UPOS_IDS[label] for label in self.labels]
-        label_values = numpy.asarray(values, dtype="uint64")
-        attr = self._attr
-        for doc, label_ids in zip(docs, batch_label_ids):
-            if not len(doc):
-                continue
-            new = label_values[label_ids]
-            if not self.cfg["overwrite"]:
-                current = doc.to_array(attr)
-                new = numpy.where(current == 0, new, current)
-            doc.from_array([attr], new.reshape(-1, 1))
+        docs = [docs] if isinstance(docs, Doc) else list(docs)
+        lengths = [len(doc) for doc in docs]
+        if not sum(lengths):
+            return
+        ids = numpy.concatenate([numpy.asarray(doc_ids) for doc_ids in batch_label_ids])
+        for target, values in predicted_values(self.vocab, self._heads(), ids).items():
+            for doc, doc_values in zip(docs, split_rows(self.model.ops, values, lengths)):
+                if len(doc):
+                    write_values(doc, target, doc_values, self.cfg["overwrite"])
 
     def update(
         self,
@@ -374,7 +364,8 @@ class LSTMTagger(TrainablePipe):
     def get_loss(
         self, examples: Iterable[Example], scores: List[Floats2d]
     ) -> Tuple[float, List[Floats2d]]:
-        """Cross-entropy against the gold labels; tokens without one add nothing.
+        """The sum of the heads' cross-entropies against the gold labels; a token adds
+        nothing to a head whose attribute it has no gold value for.
 
         examples (Iterable[Example]): The batch of examples.
         scores (List[Floats2d]): Predicted probabilities, one array per doc.
@@ -382,24 +373,25 @@ class LSTMTagger(TrainablePipe):
         """
         examples = list(examples)
         validate_examples(examples, "LSTMTagger.get_loss")
-        loss_func = SequenceCategoricalCrossentropy(
-            names=self.labels,
-            normalize=False,
-            neg_prefix=self.cfg["neg_prefix"],
-            label_smoothing=self.cfg["label_smoothing"],
-        )
         # Probabilities that are all finite give a finite loss, so this is the one check.
         xp = self.model.ops.xp
         if not all(xp.isfinite(doc_scores).all() for doc_scores in scores):
             raise ValueError(TaggerErrors.NON_FINITE_SCORES.format(name=self.name))
-        truths = [self._gold_values(eg) for eg in examples]
+        heads = self._heads()
         try:
-            d_scores, loss = loss_func(scores, truths)
+            truths = [head_truths(eg, heads) for eg in examples]
         except KeyError as err:
-            # thinc's loss looks each gold label up by name.
-            raise ValueError(
-                TaggerErrors.UNKNOWN_GOLD_LABEL.format(
-                    name=self.name, label=err.args[0], n_labels=len(self.labels)
-                )
-            ) from err
-        return float(loss), d_scores
+            features = [head.feature for head in heads if head.feature is not None]
+            message = TaggerErrors.UNKNOWN_FEATURE.format(
+                name=self.name, feature=err.args[0], features=features
+            )
+            raise ValueError(message) from err
+        smoothing = self.cfg["label_smoothing"]
+        try:
+            return heads_loss(heads, scores, truths, self.cfg["neg_prefix"], smoothing)
+        except KeyError as err:
+            label, n_labels = err.args
+            message = TaggerErrors.UNKNOWN_GOLD_LABEL.format(
+                name=self.name, label=label, n_labels=n_labels
+            )
+            raise ValueError(message) from err

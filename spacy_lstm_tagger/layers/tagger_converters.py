@@ -1,0 +1,162 @@
+"""The converters of the recurrent tagger's thinc layer: per-doc arrays to torch
+batches and back, padded for training (and encoders without a fast path) and flat
+for inference where grouping by length pays (see `paths.equal_length_runs_pay`)."""
+
+from itertools import accumulate
+from typing import Any, Callable, List, Sequence, Tuple
+
+import torch
+from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
+from thinc.types import Floats2d
+
+from ..threads import one_thread_if_forked
+from .paths import equal_length_runs_pay
+from .shim import get_module
+
+
+def uses_flat_path(wrapper: Model) -> bool:
+    """Whether inference sends the torch module the docs' token vectors unpadded,
+    one doc after another, longest first (`RecurrentTagger.forward` with
+    `flat=True`): where grouping by length pays (`equal_length_runs_pay`), with an
+    encoder that has `forward_flat`.
+
+    wrapper (Model): The torch wrapper layer.
+    RETURNS (bool): Whether the flat path is used at inference.
+    """
+    module = get_module(wrapper)
+    low_precision = module.inference_dtype is not None
+    pays = equal_length_runs_pay(wrapper.shims[0].device, low_precision)
+    return pays and hasattr(module.encoder, "forward_flat")
+
+
+def longest_first(lengths: Sequence[int]) -> List[int]:
+    """The docs' order on the flat path: longest first, ties in batch order.
+
+    lengths (Sequence[int]): The number of tokens of each doc.
+    RETURNS (List[int]): The docs' indices.
+    """
+    return sorted(range(len(lengths)), key=lambda i: -lengths[i])
+
+
+def _scatter_index(xp: Any, lengths: Sequence[int]) -> Tuple[Any, Any]:
+    """Row and column of each token in the padded (batch, max_length) grid, so a
+    batch is padded and unpadded with one indexing operation, not a loop."""
+    lengths_arr = xp.asarray(lengths, dtype="int64")
+    rows = xp.repeat(xp.arange(len(lengths), dtype="int64"), lengths_arr)
+    starts = xp.cumsum(lengths_arr) - lengths_arr
+    cols = xp.arange(int(lengths_arr.sum()), dtype="int64") - xp.repeat(starts, lengths_arr)
+    return rows, cols
+
+
+def split_rows(ops: Any, flat: Any, lengths: Sequence[int]) -> List[Any]:
+    """Split the rows of a (n_tokens, width) array into one array per doc.
+
+    ops (Any): The model's ops (kept for callers; slicing needs no array module).
+    flat (Any): The rows of all docs, one after another.
+    lengths (Sequence[int]): The number of rows of each doc.
+    RETURNS (List[Any]): One array (a view) per doc.
+    """
+    # Plain slices: numpy.split costs a Python-level swapaxes per piece.
+    ends = list(accumulate(lengths))
+    return [flat[end - n : end] for n, end in zip(lengths, ends)]
+
+
+def convert_inputs(
+    model: Model, Xs: List[Floats2d], is_train: bool
+) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], List[Floats2d]]]:
+    """Pad the per-doc token vectors into one (batch, max_length, width) tensor."""
+    one_thread_if_forked()
+    ops = model.ops
+    device = model.shims[0].device
+    lengths = [len(x) for x in Xs]
+    if not is_train and any(lengths) and uses_flat_path(model):
+        return _flat_inputs(ops, Xs, lengths, device)
+    rows, cols = _scatter_index(ops.xp, lengths)
+    # Every row gets at least one step: torch cannot pack an empty sequence, and
+    # an empty doc's padding row is never read back.
+    width = Xs[0].shape[1]
+    padded = ops.alloc3f(len(Xs), max(1, max(lengths)), width)
+    if rows.size:
+        padded[rows, cols] = ops.xp.concatenate(Xs)
+    X_torch = xp2torch(padded, requires_grad=is_train, device=device)
+    lengths_torch = torch.tensor([max(1, n) for n in lengths], dtype=torch.int64)
+
+    def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:
+        d_padded = torch2xp(d_inputs.args[0])
+        return split_rows(ops, d_padded[rows, cols], lengths)
+
+    return ArgsKwargs(args=(X_torch, lengths_torch), kwargs={}), backprop
+
+
+def _flat_inputs(
+    ops: Any, Xs: List[Floats2d], lengths: List[int], device: torch.device
+) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], List[Floats2d]]]:
+    """The docs' token vectors one doc after another, longest first, unpadded;
+    empty docs (last in that order) have no rows."""
+    order = [i for i in longest_first(lengths) if lengths[i]]
+    flat = ops.xp.concatenate([Xs[i] for i in order])
+    sorted_lengths = torch.tensor([lengths[i] for i in order], dtype=torch.int64)
+
+    def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:
+        raise ValueError("spacy-lstm-tagger: the flat path is for inference only.")
+
+    args = (xp2torch(flat, device=device), sorted_lengths)
+    return ArgsKwargs(args=args, kwargs={"flat": True}), backprop
+
+
+def convert_outputs(
+    model: Model, inputs_outputs: Tuple[List[Floats2d], torch.Tensor], is_train: bool
+) -> Tuple[List[Floats2d], Callable[[List[Floats2d]], ArgsKwargs]]:
+    """Turn padded logits into per-doc probability arrays.
+
+    The gradient that comes back is spaCy's categorical cross-entropy gradient,
+    probabilities minus truth. That is the gradient of the loss with respect to
+    the logits, so it is passed to the logits as is (as thinc's Softmax does).
+    """
+    Xs, logits = inputs_outputs
+    return unpad_outputs(model, Xs, logits, torch.softmax(logits.detach(), dim=-1))
+
+
+def unpad_outputs(
+    model: Model, Xs: List[Floats2d], logits: torch.Tensor, probs: torch.Tensor
+) -> Tuple[List[Floats2d], Callable[[List[Floats2d]], ArgsKwargs]]:
+    """Split padded probabilities into per-doc arrays, and pass the gradient that
+    comes back for them to the logits as is (see `convert_outputs`).
+
+    model (Model): The wrapper layer, for its ops.
+    Xs (List[Floats2d]): The per-doc inputs, for the docs' lengths.
+    logits (torch.Tensor): The module's output, shape (batch, max_length, n_outputs).
+    probs (torch.Tensor): The probabilities computed from the logits, same shape.
+    RETURNS (Tuple[List[Floats2d], Callable]): Per-doc probabilities and the backprop.
+    """
+    ops = model.ops
+    lengths = [len(x) for x in Xs]
+    if logits.dim() == 2:
+        return _unflatten_outputs(ops, probs, lengths)
+    rows, cols = _scatter_index(ops.xp, lengths)
+    Y = split_rows(ops, torch2xp(probs)[rows, cols], lengths)
+
+    def backprop(dY: List[Floats2d]) -> ArgsKwargs:
+        d_padded = ops.alloc3f(*logits.shape)
+        if rows.size:
+            d_padded[rows, cols] = ops.xp.concatenate(dY)
+        d_logits = xp2torch(d_padded, device=logits.device)
+        return ArgsKwargs(args=((logits,),), kwargs={"grad_tensors": (d_logits,)})
+
+    return Y, backprop
+
+
+def _unflatten_outputs(
+    ops: Any, probs: torch.Tensor, lengths: List[int]
+) -> Tuple[List[Floats2d], Callable[[List[Floats2d]], ArgsKwargs]]:
+    """Per-doc arrays, in batch order, from the flat path's rows (longest first)."""
+    order = longest_first(lengths)
+    docs = split_rows(ops, torch2xp(probs), [lengths[i] for i in order])
+    Y: List[Floats2d] = [None] * len(lengths)  # type: ignore[list-item]
+    for i, doc_probs in zip(order, docs):
+        Y[i] = doc_probs
+
+    def backprop(dY: List[Floats2d]) -> ArgsKwargs:
+        raise ValueError("spacy-lstm-tagger: the flat path is for inference only.")
+
+    return Y, backprop
