@@ -1,0 +1,340 @@
+"""Joint tagging benchmark: UPOS, XPOS and FEATS from one network against spaCy's tagger
+and morphologizer sharing a tok2vec, and against single-target systems (issue 10).
+
+    OMP_NUM_THREADS=1 python benchmarks/joint.py --treebank ewt --jobs 2   # days on 2 cores
+    OMP_NUM_THREADS=1 python benchmarks/joint.py --treebank gdt --jobs 2
+    python benchmarks/joint.py --treebank gdt --render-only  # the table from the results
+    python benchmarks/joint.py --treebank gdt --quick --jobs 1 --seeds 1  # checks the path
+
+Every training is `spacy train` with gold tokens, seeds set, patience on dev and no
+epoch cap, one thread each (`--jobs 2` runs two at once). Each (system, seed) writes
+benchmarks/results/joint/TREEBANK/SYSTEM_sSEED.json once trained and scored on test, so
+a rerun skips it; a training without its result file starts again from scratch. The
+seed-0 models are timed together into speed.json (again with `--speed`), and the
+section `joint-TREEBANK` of BENCHMARKS.md is written from the result files.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import typer
+from spacy import util
+
+sys.path.insert(0, str(Path(__file__).parent))
+from dev_ablation import DATA, TREEBANKS  # noqa: E402
+from dev_ablation import convert as convert_train_dev  # noqa: E402
+from ewt import ROOT, git_commit, make_config, run, run_capped  # noqa: E402
+from joint_measure import section  # noqa: E402
+from measure import disk_mb  # noqa: E402
+from render import write_section  # noqa: E402
+
+# Each system and the attributes it writes; ordered so that with --jobs 2 each of ours
+# trains beside one of spaCy's.
+SYSTEMS: Dict[str, Tuple[str, ...]] = {
+    "lstm_joint": ("pos", "tag", "morph"),
+    "spacy_pair": ("pos", "tag", "morph"),
+    "lstm_upos": ("pos",),
+    "spacy_tagger": ("tag",),
+    "lstm_xpos": ("tag",),
+    "spacy_morphologizer": ("pos", "morph"),
+}
+HEADLINE = ("lstm_joint", "spacy_pair")
+# Systems whose config benchmarks/ewt.py writes (spaCy's with `spacy init config`), by
+# their name there; our single-target systems only on EWT.
+EWT_NAMES = {
+    "spacy_pair": "spacy_tagger_morphologizer",
+    "spacy_tagger": "spacy_tagger",
+    "spacy_morphologizer": "spacy_morphologizer",
+    "lstm_upos": "lstm_tagger_upos",
+    "lstm_xpos": "lstm_tagger_xpos",
+}
+TITLES = {"ewt": "Joint tagging: UD English EWT", "gdt": "Joint tagging: UD Greek GDT"}
+
+
+def single_target(target: str) -> Dict[str, object]:
+    """RETURNS (Dict[str, object]): Overrides of a joint config that make it predict one
+    target, with the same model (LSTMTagger.v2, one head) and best-on-dev by it alone."""
+    weights = {f"training.score_weights.{t}_acc": None for t in ("pos", "tag", "morph")}
+    return {
+        **weights,
+        f"training.score_weights.{target}_acc": 1.0,
+        "components.lstm_tagger.target": target,
+    }
+
+
+SINGLE_TARGET = {"lstm_upos": single_target("pos"), "lstm_xpos": single_target("tag")}
+
+
+def convert(treebank: str, corpus: Path) -> Dict[str, Path]:
+    """Convert the treebank's train, dev and test files with `spacy convert`, once.
+
+    treebank (str): "ewt" or "gdt".
+    corpus (Path): The folder of the converted files.
+    RETURNS (Dict[str, Path]): The DocBin of each split.
+    """
+    paths = convert_train_dev(treebank, corpus, DATA)
+    folder, stem, _ = TREEBANKS[treebank]
+    paths["test"] = corpus / f"{stem}-test.spacy"
+    if not paths["test"].exists():
+        src = DATA / folder / f"{stem}-test.conllu"
+        run([sys.executable, "-m", "spacy", "convert", str(src), str(corpus), "-c", "conllu"])
+    return paths
+
+
+def write_config(system: str, treebank: str, out: Path, log_file: Path) -> Path:
+    """Write a system's training config, with a JSONL training log.
+
+    system (str): A name of SYSTEMS.
+    treebank (str): "ewt" or "gdt".
+    out (Path): Where the config goes.
+    log_file (Path): Where the training's JSONL log goes.
+    RETURNS (Path): out.
+    """
+    lang = TREEBANKS[treebank][2]
+    if system.startswith("spacy") or (treebank == "ewt" and system in EWT_NAMES):
+        make_config(EWT_NAMES[system], out, log_file)
+        config = util.load_config(out, overrides={"nlp.lang": lang})
+    else:
+        overrides = {"training.logger.output_file": str(log_file), **SINGLE_TARGET.get(system, {})}
+        config = util.load_config(ROOT / "configs" / f"{treebank}_joint.cfg", overrides=overrides)
+    config.to_disk(out)
+    return out
+
+
+def train(config: Path, out: Path, corpus: Dict[str, Path], overrides: List[str]) -> Dict:
+    """Train with `spacy train` in a fresh process; RETURNS its training figures.
+
+    config (Path): The config, with its JSONL log at out/train.jsonl.
+    out (Path): The output folder (model-best, model-last).
+    corpus (Dict[str, Path]): The converted splits.
+    overrides (List[str]): Further `spacy train` overrides (seeds, steps).
+    RETURNS (Dict): Seconds to best dev and in all, best step and dev scores, peak RSS.
+    """
+    cmd = [
+        sys.executable, "-m", "spacy", "train", str(config), "--output", str(out),
+        "--paths.train", str(corpus["train"]), "--paths.dev", str(corpus["dev"]),
+        "--corpora.train.gold_preproc", "true", "--corpora.dev.gold_preproc", "true",
+        *overrides,
+    ]  # fmt: skip
+    start = time.time()
+    status, peak = run_capped(cmd, out / "train.log", 0)
+    log = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines() if line]
+    best = max(log, key=lambda record: record["score"])
+    meta_file = out / "model-best" / "meta.json"
+    performance = json.loads(meta_file.read_text())["performance"]
+    return {
+        # spaCy rewrites model-best at each better dev score: its last write is when the
+        # best model was found, counted from the launch of `spacy train`.
+        "train_seconds": round(meta_file.stat().st_mtime - start, 1),
+        "total_train_seconds": round(time.time() - start, 1),
+        "best_step": best["step"],
+        "last_step": log[-1]["step"],
+        "best_dev_score": best["score"],
+        "dev": {k: v for k, v in performance.items() if k.endswith("_acc") and v is not None},
+        "train_peak_rss_mb": peak,
+        "stopped_by": status,
+    }
+
+
+def evaluate(system: str, model: Path, corpus: Dict[str, Path]) -> Dict:
+    """Score a model on test in a fresh process; RETURNS its scores and disk size."""
+    cmd = [
+        sys.executable, str(Path(__file__).parent / "joint_measure.py"), "evaluate",
+        str(model), str(corpus["train"]), str(corpus["test"]), "--attrs", ",".join(SYSTEMS[system]),
+    ]  # fmt: skip
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    return {**json.loads(out.strip().splitlines()[-1]), "disk_mb": disk_mb(model)}
+
+
+def run_job(
+    system: str, seed: int, treebank: str, dirs: Dict[str, Path], overrides: List[str], meta: Dict
+) -> Path:
+    """Train and score one (system, seed) from scratch, then write its result file.
+
+    dirs (Dict[str, Path]): "runs" (training folders), "results", and the splits.
+    overrides (List[str]): `spacy train` overrides shared by every system.
+    meta (Dict): The run's commit, command and settings, stored with the result.
+    RETURNS (Path): The result file.
+    """
+    out = dirs["runs"] / f"{system}_s{seed}"
+    if out.exists():  # an interrupted training: start again
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    config = write_config(system, treebank, out / "config.cfg", out / "train.jsonl")
+    seeds = ["--system.seed", str(seed), "--training.seed", str(seed)]
+    info = train(config, out, dirs, [*seeds, *overrides])
+    scores = evaluate(system, out / "model-best", dirs)
+    result = {
+        "system": system,
+        "seed": seed,
+        "attrs": list(SYSTEMS[system]),
+        "meta": {
+            **meta,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "config": str(config),
+            "model": str(out / "model-best"),
+        },
+        **info,
+        **scores,
+    }
+    path = dirs["results"] / f"{system}_s{seed}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"done: {system} seed {seed}", json.dumps(scores), flush=True)
+    return path
+
+
+def plan(names: List[str], seeds: int, results: Path) -> List[Tuple[str, int]]:
+    """RETURNS (List[Tuple[str, int]]): The (system, seed) pairs without a result file,
+    the headline pair seed by seed first, the other systems with seed 0."""
+    jobs = [(n, s) for s in range(seeds) for n in HEADLINE if n in names]
+    jobs += [(n, 0) for n in names if n not in HEADLINE]
+    return [(n, s) for n, s in jobs if not (results / f"{n}_s{s}.json").exists()]
+
+
+def run_all(jobs: List[Tuple[str, int]], n_jobs: int, **kwargs) -> List[str]:
+    """Run the jobs, `n_jobs` at once; RETURNS the ones that failed (the others go on)."""
+    failed = []
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        futures = {pool.submit(run_job, n, s, **kwargs): f"{n}_s{s}" for n, s in jobs}
+        for future in as_completed(futures):
+            try:
+                future.result()
+            except Exception as err:  # noqa: BLE001 - report it, let the others finish
+                print(f"FAILED: {futures[future]}: {err!r}", flush=True)
+                failed.append(futures[future])
+    return failed
+
+
+def load_runs(results: Path) -> Dict[str, List[Dict]]:
+    """RETURNS (Dict[str, List[Dict]]): Per system (SYSTEMS order), each seed's result."""
+    runs: Dict[str, List[Dict]] = {}
+    for name in SYSTEMS:
+        files = sorted(results.glob(f"{name}_s*.json"))
+        if files:
+            runs[name] = [json.loads(path.read_text()) for path in files]
+    return runs
+
+
+def measure_speed(results: Path, repeats: int) -> None:
+    """Time the seed-0 model of every finished system, in one fresh process, into
+    results/speed.json."""
+    runs = load_runs(results)
+    models = {n: r[0]["meta"]["model"] for n, r in runs.items() if r[0]["seed"] == 0}
+    test = next(iter(runs.values()))[0]["meta"]["test"]
+    cmd = [sys.executable, str(Path(__file__).parent / "joint_measure.py"), "speed", test]
+    cmd += [f"{n}={m}" for n, m in models.items()] + ["--repeats", str(repeats)]
+    print("$", " ".join(cmd), flush=True)
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "commit": git_commit()}
+    speeds = {"meta": {**meta, "repeats": repeats, "models": models}}
+    speeds["words_per_second"] = json.loads(out.strip().splitlines()[-1])
+    (results / "speed.json").write_text(json.dumps(speeds, indent=2) + "\n")
+
+
+def speed_missing(results: Path) -> bool:
+    """RETURNS (bool): Whether a finished system has no speed in results/speed.json."""
+    speed_file = results / "speed.json"
+    timed = json.loads(speed_file.read_text())["words_per_second"] if speed_file.exists() else {}
+    return any(name not in timed for name in load_runs(results))
+
+
+def render(treebank: str, results: Path, markdown: Path) -> None:
+    """Write the treebank's section of `markdown` from the result files, and print it."""
+    runs = load_runs(results)
+    if not runs:
+        raise typer.BadParameter(f"No result files in {results}")
+    text = section(TITLES[treebank], runs, results / "speed.json")
+    write_section(markdown, f"joint-{treebank}", text)
+    print(text, f"\n(written to {markdown})", sep="\n")
+
+
+def main(
+    treebank: str = typer.Option(..., help="ewt or gdt"),
+    seeds: int = typer.Option(3, help="Seeds of lstm_joint and spacy_pair (others: seed 0)"),
+    jobs: int = typer.Option(1, help="Trainings at once (one thread each)"),
+    systems: Optional[List[str]] = typer.Option(None, "--system", help="Only these systems"),
+    max_steps: int = typer.Option(50000, help="Step cap, far beyond convergence"),
+    eval_frequency: Optional[int] = typer.Option(None, help="Steps between dev scores"),
+    quick: bool = typer.Option(False, help="100 steps, results in WORK/quick_results"),
+    speed: bool = typer.Option(False, help="Only re-measure the speed, then render"),
+    render_only: bool = typer.Option(False, help="Only re-render from the result files"),
+    repeats: int = typer.Option(5, help="Timed speed rounds (median), after a warm-up"),
+    work: Path = typer.Option(ROOT / "benchmarks" / "work" / "joint", help="Scratch folder"),
+    markdown: Path = typer.Option(ROOT / "BENCHMARKS.md", help="Markdown file to write"),
+) -> None:
+    """Train, score and time every system that has no result yet; render the table."""
+    if treebank not in TREEBANKS:
+        raise typer.BadParameter(f"--treebank must be one of {sorted(TREEBANKS)}")
+    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by every child process
+    if quick:
+        max_steps, eval_frequency = 100, 50
+        markdown = Path(tempfile.mkstemp(prefix=f"joint-{treebank}-", suffix=".md")[1])
+    results = (work / "quick_results" if quick else ROOT / "benchmarks/results/joint") / treebank
+    results.mkdir(parents=True, exist_ok=True)
+    failed: List[str] = []
+    if not (render_only or speed):
+        overrides = ["--training.max_epochs", "0", "--training.max_steps", str(max_steps)]
+        if eval_frequency:
+            overrides += ["--training.eval_frequency", str(eval_frequency)]
+        todo = plan(list(systems or SYSTEMS), seeds, results)
+        failed = train_missing(
+            treebank,
+            todo,
+            jobs,
+            overrides,
+            work / ("quick_runs" if quick else "runs"),
+            results,
+            quick,
+        )
+    if speed or (not render_only and speed_missing(results)):
+        measure_speed(results, repeats)
+    render(treebank, results, markdown)
+    if failed:
+        print("Failed:", failed, "- rerun to retry them", flush=True)
+        raise typer.Exit(1)
+
+
+def train_missing(
+    treebank: str,
+    todo: List[Tuple[str, int]],
+    jobs: int,
+    overrides: List[str],
+    runs: Path,
+    results: Path,
+    quick: bool,
+) -> List[str]:
+    """Train and score (system, seed) pairs, `jobs` at once.
+
+    treebank (str): "ewt" or "gdt".
+    todo (List[Tuple[str, int]]): The (system, seed) pairs.
+    jobs (int): Trainings at once.
+    overrides (List[str]): `spacy train` overrides of every system.
+    runs (Path): The folder of the training folders (RUNS/TREEBANK/SYSTEM_sSEED).
+    results (Path): The folder of the result files.
+    quick (bool): Whether this is a quick check.
+    RETURNS (List[str]): The failed ones.
+    """
+    corpus = convert(treebank, runs.parent / "corpus" / treebank)
+    meta = {
+        "commit": git_commit(),
+        "command": "python benchmarks/joint.py " + " ".join(sys.argv[1:]),
+        "machine": "2 CPU cores, no GPU",
+        "quick": quick,
+        "training_overrides": overrides,
+        "test": str(corpus["test"]),
+    }
+    print(f"{len(todo)} trainings to run:", todo, flush=True)
+    dirs = {**corpus, "runs": runs / treebank, "results": results}
+    return run_all(todo, jobs, treebank=treebank, dirs=dirs, overrides=overrides, meta=meta)
+
+
+if __name__ == "__main__":
+    typer.run(main)
