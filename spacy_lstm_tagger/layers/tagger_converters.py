@@ -97,11 +97,8 @@ def _flat_inputs(
     flat = ops.xp.concatenate([Xs[i] for i in order])
     sorted_lengths = torch.tensor([lengths[i] for i in order], dtype=torch.int64)
 
-    def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:
-        raise ValueError("spacy-lstm-tagger: the flat path is for inference only.")
-
     args = (xp2torch(flat, device=device), sorted_lengths)
-    return ArgsKwargs(args=args, kwargs={"flat": True}), backprop
+    return ArgsKwargs(args=args, kwargs={"flat": True}), _inference_only
 
 
 def convert_outputs(
@@ -155,8 +152,9 @@ def _unflatten_outputs(
     Y: List[Floats2d] = [None] * len(lengths)  # type: ignore[list-item]
     for i, doc_probs in zip(order, docs):
         Y[i] = doc_probs
+    return Y, _inference_only
 
-    def backprop(dY: List[Floats2d]) -> ArgsKwargs:
-        raise ValueError("spacy-lstm-tagger: the flat path is for inference only.")
 
-    return Y, backprop
+def _inference_only(gradient: Any) -> Any:
+    """The flat path's backprop: it is only taken when not training."""
+    raise ValueError("spacy-lstm-tagger: the flat path is for inference only.")

@@ -102,9 +102,7 @@ def string_mask(
     RETURNS (numpy.ndarray): Boolean, shape (n_pos, n_morph).
     """
     seen = [set(table[pos]) if pos in table else None for pos in pos_labels]
-    return numpy.asarray(
-        [[s is None or label in s for label in morph_labels] for s in seen], dtype=bool
-    ).reshape(len(pos_labels), len(morph_labels))
+    return _allowed(seen, morph_labels)
 
 
 def feature_mask(
@@ -118,9 +116,14 @@ def feature_mask(
     RETURNS (numpy.ndarray): Boolean, shape (n_pos, n_features).
     """
     seen = [feature_labels(table[pos]) if pos in table else None for pos in pos_labels]
+    return _allowed(seen, features)
+
+
+def _allowed(seen: Sequence, columns: Sequence[str]) -> numpy.ndarray:
+    """One row per UPOS: which columns it was seen with; None (never seen) allows all."""
     return numpy.asarray(
-        [[s is None or feature in s for feature in features] for s in seen], dtype=bool
-    ).reshape(len(pos_labels), len(features))
+        [[s is None or column in s for column in columns] for s in seen], dtype=bool
+    ).reshape(len(seen), len(columns))
 
 
 class PosRestriction:
