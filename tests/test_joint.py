@@ -313,3 +313,32 @@ def test_joint_architecture_found_without_import(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["spacy_lstm_tagger.layers.joint_model", "build_joint_tagger"]
+
+
+def test_default_model_takes_a_list_of_targets(demo_records) -> None:
+    """The factory's default model has a head per target, so a list of targets needs
+    no model config; it trains and writes all three attributes."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lstm_tagger", config={"target": JOINT_TARGETS})
+    examples = joint_examples(nlp, demo_records[:4])
+    train_nlp(nlp, examples, n_iter=2)
+    pipe = nlp.get_pipe("lstm_tagger")
+    assert get_heads(pipe.model) == [len(pipe.labels[t]) for t in JOINT_TARGETS]
+    doc = nlp(Doc(nlp.vocab, words=[t.text for t in examples[0].reference]))
+    assert all(t.pos_ and t.tag_ and t.has_morph() for t in doc)
+
+
+def test_one_head_v2_computes_what_v1_computes(demo_records) -> None:
+    """With one target, v2 (the default) and v1 give the same probabilities from the same
+    seed, before and after training: the default's change of architecture changes nothing
+    for single-target pipelines."""
+    probs = {}
+    for architecture in ("spacy-lstm-tagger.LSTMTagger.v1", "spacy-lstm-tagger.LSTMTagger.v2"):
+        spacy.util.fix_random_seed(0)
+        nlp = make_nlp("tag", **{"@architectures": architecture})
+        examples = joint_examples(nlp, demo_records[:8])
+        train_nlp(nlp, examples, n_iter=5)
+        docs = [nlp.make_doc(text) for text in TEXTS]
+        probs[architecture] = nlp.get_pipe("lstm_tagger").model.predict(docs)
+    for v1_doc, v2_doc in zip(*probs.values()):
+        numpy.testing.assert_array_equal(v1_doc, v2_doc)

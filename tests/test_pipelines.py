@@ -220,7 +220,7 @@ def test_cli_fill_config_completes_the_component(cli_dir):
     weights into a config that only names the factory."""
     filled = Config().from_disk(cli_dir / "filled.cfg", interpolate=False)
     component = filled["components"]["lstm_tagger"]
-    assert component["model"]["@architectures"] == "spacy-lstm-tagger.LSTMTagger.v1"
+    assert component["model"]["@architectures"] == "spacy-lstm-tagger.LSTMTagger.v2"
     assert component["scorer"]["@scorers"] == "spacy-lstm-tagger.tagger_scorer.v1"
     factory_weights = Language.get_factory_meta("lstm_tagger").default_score_weights
     assert filled["training"]["score_weights"] == factory_weights

@@ -32,9 +32,11 @@ from .targets import (
     write_values,
 )
 
+# v2: one output head per target, so a list of targets works with the defaults; with a
+# single target its one softmax computes exactly what v1 computes.
 DEFAULT_MODEL_CONFIG = """
 [model]
-@architectures = "spacy-lstm-tagger.LSTMTagger.v1"
+@architectures = "spacy-lstm-tagger.LSTMTagger.v2"
 rnn_type = "lstm"
 hidden_width = 128
 depth = 2
