@@ -139,6 +139,12 @@ def test_crossval_writes_folds_and_summary(cv_run, corpus_file):
     assert accuracies == fold_scores
     assert summary["accuracy_mean"] == pytest.approx(sum(accuracies) / N_FOLDS)
     assert summary["accuracy_std"] == pytest.approx(statistics.stdev(accuracies))
+    # The same numbers in the layout shared with several attributes; no AllTags for one.
+    assert summary["targets"] == ["pos"] and summary["all_tags"] is None
+    assert summary["scores"]["pos"] == {
+        "mean": summary["accuracy_mean"],
+        "std": summary["accuracy_std"],
+    }
     assert sum(row["test_docs"] for row in summary["per_fold"]) == N_DOCS
     folds = make_folds(N_DOCS, N_FOLDS, seed=0)
     for i in range(1, N_FOLDS + 1):
@@ -206,6 +212,16 @@ def test_resume_skips_finished_folds(cv_run, corpus_file, tmp_path, monkeypatch,
         assert (output / f"fold_{i}" / "scores.json").stat().st_mtime_ns == mtime
     assert (output / "fold_2" / "scores.json").exists()
     assert len(summary["per_fold"]) == N_FOLDS
+
+
+def test_bad_attr_is_refused_before_training(corpus_file, tmp_path, monkeypatch):
+    """An invalid --attr is refused, listing the valid ones, before any fold trains."""
+    monkeypatch.setattr(crossval, "train", lambda *args, **kwargs: pytest.fail("trained"))
+    with pytest.raises(EvaluationInputError, match="Invalid --attr 'lemma'.*'morph'"):
+        run_crossval(DEMO_CONFIG, corpus_file, tmp_path / "cv", n_folds=N_FOLDS, attr=["lemma"])
+    args = ["crossval", str(DEMO_CONFIG), str(corpus_file), "-o", str(tmp_path / "cv")]
+    result = CliRunner().invoke(app, [*args, "--attr", "pos", "--attr", "lemma"])
+    assert result.exit_code == 1 and "Invalid --attr 'lemma'" in result.output
 
 
 def test_resume_refuses_a_different_split(cv_run, corpus_file, tmp_path):

@@ -8,13 +8,13 @@ from typing import Dict
 import pytest
 import spacy
 import srsly
-from conftest import read_docbin
+from conftest import JOINT_MODEL, make_nlp, read_docbin
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from typer.testing import CliRunner
 
 from spacy_lstm_tagger.cli.app import app
-from spacy_lstm_tagger.cli.corpus_io import EvaluationInputError, gold_examples, tagger_target
+from spacy_lstm_tagger.cli.corpus_io import EvaluationInputError, gold_examples, tagger_targets
 from spacy_lstm_tagger.cli.demo import records_to_docbin
 from spacy_lstm_tagger.cli.plots import require_matplotlib
 from spacy_lstm_tagger.cli.report import OTHER, build_report, confusion_matrix, mark_token
@@ -170,13 +170,25 @@ def test_mark_token_shows_a_window():
     assert mark_token(doc, 15, window=1) == "… 14 [[15]] 16 …"
 
 
-def test_target_needs_attr_without_lstm_tagger():
-    """Without an `lstm_tagger`, the attribute must be given and must be tag or pos."""
+def test_targets_need_attr_without_lstm_tagger():
+    """Without an `lstm_tagger`, the attributes must be given, among tag, pos and morph;
+    given ones are kept in their order, each once."""
     with pytest.raises(EvaluationInputError, match="--attr"):
-        tagger_target(spacy.blank("en"))
-    assert tagger_target(spacy.blank("en"), "pos") == "pos"
-    with pytest.raises(EvaluationInputError, match="Invalid --attr"):
-        tagger_target(spacy.blank("en"), "lemma")
+        tagger_targets(spacy.blank("en"))
+    assert tagger_targets(spacy.blank("en"), "pos") == ["pos"]
+    assert tagger_targets(spacy.blank("en"), ["morph", "tag", "morph"]) == ["morph", "tag"]
+    with pytest.raises(EvaluationInputError, match="Invalid --attr 'lemma'.*'morph'"):
+        tagger_targets(spacy.blank("en"), ["pos", "lemma"])
+
+
+def test_targets_default_to_every_lstm_tagger_target():
+    """Without --attr, every target of the `lstm_tagger` is scored, in its own order: a
+    pipeline tagging both tag and pos is no longer refused."""
+    assert tagger_targets(make_nlp("tag")) == ["tag"]
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lstm_tagger", config={"target": ["pos", "tag"], "model": JOINT_MODEL})
+    assert tagger_targets(nlp) == ["pos", "tag"]
+    assert tagger_targets(nlp, ["tag"]) == ["tag"]
 
 
 def test_missing_matplotlib_says_how_to_install(monkeypatch, report_run):

@@ -38,7 +38,10 @@ def demo_cli(
         run_demo(output, max_steps=max_steps, seed=seed)
 
 
-ATTR_HELP = "Attribute to score, 'tag' or 'pos' (default: the lstm_tagger's target)"
+ATTR_HELP = (
+    "Attribute to score: 'tag', 'pos' or 'morph'; repeat for several "
+    "(default: every target of the lstm_tagger)"
+)
 
 
 @contextmanager
@@ -65,12 +68,12 @@ def crossval_cli(
     folds: int = typer.Option(5, "--folds", "-k", help="Number of folds (K)"),
     seed: int = typer.Option(0, help="Seed of the split into folds"),
     dev_fraction: float = typer.Option(0.1, help="Share of the training folds used as dev"),
-    attr: Optional[str] = typer.Option(None, help=ATTR_HELP),
+    attr: Optional[List[str]] = typer.Option(None, "--attr", metavar="ATTR", help=ATTR_HELP),
     restart: bool = typer.Option(False, "--restart", help="Train finished folds again"),
 ) -> None:
     """Cross-validate a training config: for each of K folds, train on the other folds
-    and score on the held-out one. Override config settings as for `spacy train`,
-    e.g. --training.max_steps 200."""
+    and score each attribute (and, for several, AllTags) on the held-out one. Override
+    config settings as for `spacy train`, e.g. --training.max_steps 200."""
     from spacy.cli._util import parse_config_overrides
 
     from .crossval import run_crossval
@@ -100,12 +103,14 @@ def report_cli(
     train_corpus: Optional[Path] = typer.Option(
         None, exists=True, dir_okay=False, help="Training corpus, for seen vs unseen words"
     ),
-    attr: Optional[str] = typer.Option(None, help=ATTR_HELP),
+    attr: Optional[List[str]] = typer.Option(None, "--attr", metavar="ATTR", help=ATTR_HELP),
     top_labels: int = typer.Option(20, help="Labels shown on their own in the confusion matrix"),
     confusions: int = typer.Option(10, help="Number of most frequent confusions to list"),
 ) -> None:
-    """Write an error report of a tagger on a gold corpus (gold tokenization):
-    report.md with per-label scores and frequent confusions, confusion.png and f1.png."""
+    """Write an error report of a tagger on a gold corpus (gold tokenization), per scored
+    attribute: report.md with per-label (and, for morph, per-feature) scores, frequent
+    confusions and, for several attributes, AllTags; report.json; confusion.png and f1.png
+    (confusion_ATTR.png and f1_ATTR.png for several attributes)."""
     from .report import run_report
 
     with _fail_on_bad_input():

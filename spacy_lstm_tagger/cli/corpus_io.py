@@ -1,7 +1,7 @@
 """Read gold corpora (spaCy DocBins and CoNLL-U files) and prepare them for scoring."""
 
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import List, Optional, Sequence, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
@@ -10,6 +10,7 @@ from spacy.training.converters import conllu_to_docs
 from spacy.vocab import Vocab
 
 from ..pipeline.tagger import LSTMTagger
+from .scores import ATTRS
 
 CONLLU_SUFFIXES = (".conllu", ".conll")
 
@@ -81,33 +82,48 @@ def gold_examples(nlp: Language, golds: List[Doc]) -> List[Example]:
     return [Example(gold_tokenized(nlp, gold), gold) for gold in golds]
 
 
-# The attributes that `crossval` and `report` score.
-ATTRS = ("tag", "pos")
+def chosen_attrs(attrs: Optional[Union[str, Sequence[str]]]) -> Optional[List[str]]:
+    """Check the attributes given with --attr.
 
-
-def tagger_target(nlp: Language, attr: Optional[str] = None) -> str:
-    """The token attribute to score: `attr` if given, else the `lstm_tagger`'s target.
-
-    nlp (Language): The trained pipeline.
-    attr (Optional[str]): "tag" or "pos" to choose; None to read it from the component.
-    RETURNS (str): "tag" or "pos".
+    attrs (Optional[Union[str, Sequence[str]]]): An attribute, several, or None.
+    RETURNS (Optional[List[str]]): The attributes in the order given, each once; None
+        when none was given.
     """
+    if isinstance(attrs, str):
+        attrs = [attrs]
+    if not attrs:
+        return None
     valid = ", ".join(repr(name) for name in ATTRS)
-    if attr is not None:
+    for attr in attrs:
         if attr not in ATTRS:
             raise EvaluationInputError(f"Invalid --attr {attr!r}. Valid values: {valid}.")
-        return attr
+    return list(dict.fromkeys(attrs))
+
+
+def tagger_targets(nlp: Language, attrs: Optional[Union[str, Sequence[str]]] = None) -> List[str]:
+    """The token attributes to score: `attrs` if given, else every target of the
+    pipeline's `lstm_tagger` component(s), in the order the components list them.
+
+    nlp (Language): The trained pipeline.
+    attrs (Optional[Union[str, Sequence[str]]]): "tag", "pos", "morph" or several of
+        them to choose; None (or empty) to read them from the components.
+    RETURNS (List[str]): The attributes, each once.
+    """
+    chosen = chosen_attrs(attrs)
+    if chosen is not None:
+        return chosen
+    # A dict keeps the first component's order when several components share a target.
     targets = {
-        target
+        target: None
         for _, pipe in nlp.pipeline
         if isinstance(pipe, LSTMTagger)
         for target in pipe.targets
         if target in ATTRS
     }
-    if len(targets) != 1:
-        found = "no lstm_tagger component" if not targets else "lstm_tagger targets 'tag' and 'pos'"
+    if not targets:
+        valid = ", ".join(repr(name) for name in ATTRS)
         raise EvaluationInputError(
-            f"Cannot tell which attribute to score: the pipeline has {found}. "
-            f"Choose one with --attr ({valid})."
+            "Cannot tell which attributes to score: the pipeline has no lstm_tagger "
+            f"component. Choose them with --attr ({valid}; repeat it for several)."
         )
-    return targets.pop()
+    return list(targets)

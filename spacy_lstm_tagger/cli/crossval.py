@@ -1,5 +1,16 @@
 """K-fold cross-validation: train a config on K-1 folds with spaCy's training loop and
-score it on the held-out fold, for every fold."""
+score it on the held-out fold, for every fold.
+
+Each fold scores every chosen attribute (by default every target of the trained
+`lstm_tagger`) and, for several, AllTags, by the rules of `scores`. `fold_<i>/scores.json`
+holds "targets", "accuracies" ({attr: accuracy}), "all_tags" (AllTags counts, or None for
+one attribute), "test_docs", "test_tokens", "scores" (spaCy's scores of the held-out fold,
+`morph_per_feat` included) and, for readers of earlier versions, "target" and "accuracy"
+of the first attribute. `summary.json` holds "targets", "scores" ({attr: {"mean", "std"}}),
+"all_tags" ({"mean", "std"}, or None for one attribute) and "per_fold" rows with
+"accuracies" and "all_tags", plus "target", "accuracy_mean", "accuracy_std" and each
+row's "accuracy" for the first attribute: a one-attribute summary reads as before.
+"""
 
 import random
 import statistics
@@ -9,11 +20,21 @@ from typing import Any, Dict, List, Optional, Union
 import spacy
 import srsly
 from spacy.cli.train import train
+from spacy.language import Language
+from spacy.scorer import Scorer
 from spacy.tokens import Doc, DocBin
+from spacy.training import Example
 from spacy.vocab import Vocab
 from wasabi import msg
 
-from .corpus_io import EvaluationInputError, gold_examples, read_corpus, tagger_target
+from .corpus_io import (
+    EvaluationInputError,
+    chosen_attrs,
+    gold_tokenized,
+    read_corpus,
+    tagger_targets,
+)
+from .scores import score_tokens
 
 PARTS = ("train", "dev", "test")
 SPLIT_FILE = "split.json"
@@ -67,7 +88,7 @@ def run_crossval(
     dev_fraction: float = 0.1,
     overrides: Optional[Dict[str, Any]] = None,
     restart: bool = False,
-    attr: Optional[str] = None,
+    attr: Optional[Union[str, List[str]]] = None,
 ) -> Dict[str, Any]:
     """Cross-validate a training config on a corpus, writing one directory per fold.
 
@@ -79,10 +100,12 @@ def run_crossval(
     dev_fraction (float): Share of the training folds used to choose the best model.
     overrides (Optional[Dict[str, Any]]): Config overrides, as for `spacy train`.
     restart (bool): Train folds again even when their scores exist.
-    attr (Optional[str]): "tag" or "pos"; None to use the `lstm_tagger`'s target.
+    attr (Optional[Union[str, List[str]]]): "tag", "pos", "morph" or several; None for
+        every target of the trained `lstm_tagger`.
     RETURNS (Dict[str, Any]): The summary, also written to `summary.json`.
     """
     output_dir = Path(output_dir)
+    attrs = chosen_attrs(attr)  # Refuse a bad --attr before training anything.
     docs = read_corpus(corpus_path, Vocab())
     folds = make_folds(len(docs), n_folds, seed=seed, dev_fraction=dev_fraction)
     msg.info(f"{len(docs)} documents from {corpus_path} in {n_folds} folds (seed {seed})")
@@ -90,9 +113,9 @@ def run_crossval(
     for i, fold in enumerate(folds, start=1):
         msg.divider(f"Fold {i} of {n_folds}")
         fold_dir = output_dir / f"fold_{i}"
-        results.append(_run_fold(config_path, docs, fold, fold_dir, overrides, restart, attr))
-    accuracies = [result["accuracy"] for result in results]
-    if len({result["target"] for result in results}) > 1:
+        results.append(_run_fold(config_path, docs, fold, fold_dir, overrides, restart, attrs))
+    targets = fold_targets(results[0])
+    if any(fold_targets(result) != targets for result in results):
         raise EvaluationInputError(
             f"The folds in {output_dir} scored different attributes (an earlier run used "
             "another --attr). Pass --restart to score all folds the same way."
@@ -104,19 +127,68 @@ def run_crossval(
         "seed": seed,
         "dev_fraction": dev_fraction,
         "overrides": dict(overrides or {}),
-        "target": results[0]["target"],
-        "accuracy_mean": statistics.mean(accuracies),
-        # The sample standard deviation (n - 1): the folds are a sample of possible splits.
-        "accuracy_std": statistics.stdev(accuracies),
-        "per_fold": [
-            {"fold": i, **{key: result[key] for key in ("accuracy", "test_docs", "test_tokens")}}
-            for i, result in enumerate(results, start=1)
-        ],
+        **summarize(results, targets),
     }
     output_dir.mkdir(parents=True, exist_ok=True)
     srsly.write_json(output_dir / SUMMARY_FILE, summary)
     _print_summary(summary)
     return summary
+
+
+def fold_targets(result: Dict[str, Any]) -> List[str]:
+    """The attributes a fold scored; a fold scored by an earlier version has one.
+
+    result (Dict[str, Any]): The fold's scores.json.
+    RETURNS (List[str]): The attributes.
+    """
+    return list(result.get("targets") or [result["target"]])
+
+
+def summarize(results: List[Dict[str, Any]], targets: List[str]) -> Dict[str, Any]:
+    """The mean and sample standard deviation of each attribute's and AllTags' accuracy
+    over the folds, and one row per fold.
+
+    results (List[Dict[str, Any]]): Each fold's scores.json.
+    targets (List[str]): The attributes, the same for every fold.
+    RETURNS (Dict[str, Any]): The summary's scores (see the module's docstring).
+    """
+    per_fold = []
+    for i, result in enumerate(results, start=1):
+        # A fold scored by an earlier version has only "target" and "accuracy".
+        accuracies = result.get("accuracies") or {result["target"]: result["accuracy"]}
+        per_fold.append(
+            {
+                "fold": i,
+                "accuracy": accuracies[targets[0]],
+                "accuracies": accuracies,
+                "all_tags": (result.get("all_tags") or {}).get("accuracy"),
+                "test_docs": result["test_docs"],
+                "test_tokens": result["test_tokens"],
+            }
+        )
+    scores = {attr: _mean_std([row["accuracies"][attr] for row in per_fold]) for attr in targets}
+    all_tags = None
+    if len(targets) > 1:
+        all_tags = _mean_std([row["all_tags"] for row in per_fold])
+    return {
+        "target": targets[0],
+        "accuracy_mean": scores[targets[0]]["mean"],
+        "accuracy_std": scores[targets[0]]["std"],
+        "targets": targets,
+        "scores": scores,
+        "all_tags": all_tags,
+        "per_fold": per_fold,
+    }
+
+
+def _mean_std(values: List[Optional[float]]) -> Dict[str, Optional[float]]:
+    """The mean and sample standard deviation of the values that are not None."""
+    known = [value for value in values if value is not None]
+    return {
+        "mean": statistics.mean(known) if known else None,
+        # The sample standard deviation (n - 1): the folds are a sample of possible splits.
+        "std": statistics.stdev(known) if len(known) > 1 else None,
+    }
 
 
 def _run_fold(
@@ -126,14 +198,20 @@ def _run_fold(
     fold_dir: Path,
     overrides: Optional[Dict[str, Any]],
     restart: bool,
-    attr: Optional[str],
+    attrs: Optional[List[str]],
 ) -> Dict[str, Any]:
     """Train and score one fold, or read its scores when it is finished."""
     scores_path = fold_dir / SCORES_FILE
     if scores_path.exists() and not restart:
         _check_same_split(fold_dir, fold)
+        result = srsly.read_json(scores_path)
+        if attrs is not None and fold_targets(result) != attrs:
+            raise EvaluationInputError(
+                f"{fold_dir} was scored on {fold_targets(result)}, not on the --attr "
+                f"{attrs} of this run. Pass --restart to score all folds the same way."
+            )
         msg.info(f"Skipping this fold: {scores_path} exists (use --restart to train it again)")
-        return srsly.read_json(scores_path)
+        return result
     fold_dir.mkdir(parents=True, exist_ok=True)
     srsly.write_json(fold_dir / SPLIT_FILE, fold)
     for part in PARTS:
@@ -146,23 +224,52 @@ def _run_fold(
     train(config_path, fold_dir / "training", overrides={**(overrides or {}), **paths})
     nlp = spacy.load(fold_dir / "training" / "model-best")
     test_docs = read_corpus(fold_dir / "test.spacy", nlp.vocab)
-    target = tagger_target(nlp, attr)
-    scores = nlp.evaluate(gold_examples(nlp, test_docs))
-    if scores.get(f"{target}_acc") is None:
-        raise EvaluationInputError(
-            f"No held-out token of {fold_dir.name} has a gold {target!r} value to score. "
-            "Check that the corpus is annotated for the attribute, or choose it with --attr."
-        )
-    result = {
-        "target": target,
-        "accuracy": scores[f"{target}_acc"],
+    result = score_fold(nlp, test_docs, attrs, fold_dir.name)
+    srsly.write_json(scores_path, result)
+    accuracies = [f"{attr}_acc {acc:.4f}" for attr, acc in result["accuracies"].items()]
+    if result["all_tags"] is not None:
+        accuracies.append(f"AllTags {_number(result['all_tags']['accuracy'])}")
+    msg.good(f"Fold accuracy on its held-out documents: {', '.join(accuracies)}")
+    return result
+
+
+def score_fold(
+    nlp: Language, test_docs: List[Doc], attrs: Optional[List[str]], name: str
+) -> Dict[str, Any]:
+    """Score a fold's model on its held-out docs, tagged on their gold tokenization.
+
+    nlp (Language): The fold's trained pipeline.
+    test_docs (List[Doc]): The held-out gold docs.
+    attrs (Optional[List[str]]): The attributes to score; None for the `lstm_tagger`'s targets.
+    name (str): The fold's name, for messages.
+    RETURNS (Dict[str, Any]): The fold's scores.json (see the module's docstring).
+    """
+    targets = tagger_targets(nlp, attrs)
+    preds = list(nlp.pipe(gold_tokenized(nlp, doc) for doc in test_docs))
+    counts = score_tokens(test_docs, preds, targets)
+    for attr in targets:
+        if not counts["attrs"][attr]["tokens"]:
+            raise EvaluationInputError(
+                f"No held-out token of {name} has a gold {attr!r} value to score. Check that "
+                "the corpus is annotated for the attribute, or choose others with --attr."
+            )
+    accuracies = {attr: counts["attrs"][attr]["accuracy"] for attr in targets}
+    all_tags = None
+    if len(targets) > 1:
+        all_tags = {key: counts["all_tags"][key] for key in ("tokens", "correct", "accuracy")}
+    # spaCy's own scores of the same predictions, as `nlp.evaluate` gives them (without
+    # its speed): the components' scores, morph_per_feat among them.
+    scores = Scorer(nlp).score([Example(pred, gold) for pred, gold in zip(preds, test_docs)])
+    return {
+        "target": targets[0],
+        "accuracy": accuracies[targets[0]],
+        "targets": targets,
+        "accuracies": accuracies,
+        "all_tags": all_tags,
         "test_docs": len(test_docs),
         "test_tokens": sum(len(doc) for doc in test_docs),
         "scores": scores,
     }
-    srsly.write_json(scores_path, result)
-    msg.good(f"Fold accuracy ({target}_acc) on its held-out documents: {result['accuracy']:.4f}")
-    return result
 
 
 def _check_same_split(fold_dir: Path, fold: Dict[str, List[int]]) -> None:
@@ -176,17 +283,26 @@ def _check_same_split(fold_dir: Path, fold: Dict[str, List[int]]) -> None:
         )
 
 
+def _number(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 def _print_summary(summary: Dict[str, Any]) -> None:
-    key = f"{summary['target']}_acc"
-    rows = [
-        (row["fold"], row["test_docs"], row["test_tokens"], f"{row['accuracy']:.4f}")
-        for row in summary["per_fold"]
-    ]
+    """Print a row per fold with a column per attribute (and AllTags), then the means."""
+    several = summary["all_tags"] is not None
+    columns = [f"{attr}_acc" for attr in summary["targets"]] + ["AllTags"] * several
+    rows = []
+    for row in summary["per_fold"]:
+        cells = [_number(row["accuracies"][attr]) for attr in summary["targets"]]
+        cells += [_number(row["all_tags"])] * several
+        rows.append((row["fold"], row["test_docs"], row["test_tokens"], *cells))
     msg.divider("Cross-validation")
-    msg.table(
-        rows, header=("Fold", "Test docs", "Test tokens", key), divider=True, aligns=tuple("rrrr")
-    )
-    msg.good(
-        f"{key} over {summary['folds']} folds: {summary['accuracy_mean']:.4f} "
-        f"± {summary['accuracy_std']:.4f} (mean ± sample standard deviation)"
-    )
+    header = ("Fold", "Test docs", "Test tokens", *columns)
+    msg.table(rows, header=header, divider=True, aligns=tuple("r" * len(header)))
+    means = [summary["scores"][attr] for attr in summary["targets"]]
+    means += [summary["all_tags"]] * several
+    for column, score in zip(columns, means):
+        msg.good(
+            f"{column} over {summary['folds']} folds: {_number(score['mean'])} "
+            f"± {_number(score['std'])} (mean ± sample standard deviation)"
+        )

@@ -47,7 +47,9 @@ def plot_confusion(labels: Sequence[str], counts: Sequence[Sequence[int]], path:
     totals = matrix.sum(axis=1, keepdims=True)
     shares = numpy.divide(matrix, totals, out=numpy.zeros_like(matrix), where=totals > 0)
     size = max(5.0, 0.42 * len(labels) + 2.0)
-    figure, axes = _new_figure(size + 1.2, size)
+    # Room for long tick labels (whole FEATS strings), which would squeeze the matrix.
+    margin = 0.07 * max(0, max((len(label) for label in labels), default=0) - 12)
+    figure, axes = _new_figure(size + 1.2 + margin, size + margin)
     from matplotlib.colors import PowerNorm
 
     # A square-root scale, so that errors of a few percent still show next to the diagonal.
@@ -78,11 +80,18 @@ def plot_confusion(labels: Sequence[str], counts: Sequence[Sequence[int]], path:
     figure.savefig(path, dpi=DPI)
 
 
-def plot_f1(label_rows: List[Dict[str, Any]], path: Path) -> None:
+def plot_f1(
+    label_rows: List[Dict[str, Any]],
+    path: Path,
+    title: str = "F1 per label",
+    unit: str = "label",
+) -> None:
     """Draw per-label F1 as horizontal bars, best at the top, with each label's support.
 
     label_rows (List[Dict[str, Any]]): Per label: "label", "f1" and "support".
     path (Path): The PNG file to write.
+    title (str): The picture's title.
+    unit (str): What a bar is, for the axis title: "label", or "feature" for UD features.
     """
     rows = sorted(label_rows, key=lambda row: (-row["f1"], row["label"]))
     positions = numpy.arange(len(rows))
@@ -102,8 +111,8 @@ def plot_f1(label_rows: List[Dict[str, Any]], path: Path) -> None:
     # Room right of the longest bar for its text.
     axes.set_xlim(0.0, 1.3)
     axes.set_xticks(numpy.linspace(0.0, 1.0, 6))
-    axes.set_xlabel("F1 (n = gold tokens of the label)")
-    axes.set_title("F1 per label")
+    axes.set_xlabel(f"F1 (n = gold tokens of the {unit})")
+    axes.set_title(title)
     axes.grid(axis="x", alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=DPI)

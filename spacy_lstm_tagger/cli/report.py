@@ -1,21 +1,38 @@
-"""An error report for a trained tagger on a gold corpus: accuracy, per-label precision,
-recall and F1, seen vs unseen words, frequent confusions with examples, and pictures."""
+"""An error report for a trained tagger on a gold corpus, for each scored attribute (UPOS,
+tag, morph): accuracy, per-label precision, recall and F1, seen vs unseen words, frequent
+confusions with examples, and pictures; for morph, per-feature scores; for several
+attributes, AllTags (the share of tokens with all of them right).
+
+report.json holds, for one attribute, the report of `build_report` (keys "target", "docs",
+"tokens", "correct", "accuracy", "labels", "seen", "confusions", "matrix", and "features"
+for morph) and the pictures are confusion.png and f1.png. For several attributes it holds
+{"targets", "docs", "reports": {attr: the report of `build_report`}, "all_tags"} and the
+pictures are confusion_<attr>.png and f1_<attr>.png. Both have "model", "corpus" and
+"train_corpus". Keeping the one-attribute layout unchanged keeps earlier readers working;
+nesting the same layout per attribute lets them read each attribute of a joint report.
+"""
 
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import spacy
 import srsly
 from spacy.tokens import Doc
 from wasabi import msg
 
-from .corpus_io import EvaluationInputError, gold_tokenized, read_corpus, tagger_target
+from .corpus_io import EvaluationInputError, gold_tokenized, read_corpus, tagger_targets
 from .plots import plot_confusion, plot_f1, require_matplotlib
+from .report_render import (
+    feature_rows,
+    picture_names,
+    print_report,
+    render_markdown,
+    shown_label_rows,
+)
+from .scores import NO_LABEL, OTHER, Pair, feature_scores, score_tokens, seen_rows, token_pairs
 
-NO_LABEL = "(none)"
-OTHER = "(other)"
-Pair = Tuple[str, str]
+__all__ = ["NO_LABEL", "OTHER", "build_report", "build_reports", "run_report"]
 
 
 def count_tags(
@@ -29,7 +46,7 @@ def count_tags(
 
     golds (List[Doc]): The gold docs.
     preds (List[Doc]): The predicted docs, on the gold tokenization.
-    attr (str): "tag" or "pos".
+    attr (str): "tag", "pos" or "morph" (see `scores` for the values compared).
     train_forms (Optional[Set[str]]): Word forms of the training corpus, to split
         the tokens into seen and unseen; None to skip that.
     n_examples (int): Examples to keep per confusion.
@@ -40,17 +57,15 @@ def count_tags(
     pairs: Counter = Counter()
     examples: Dict[Pair, List[Tuple[int, int]]] = defaultdict(list)
     seen: Counter = Counter()
-    for doc_index, (gold, pred) in enumerate(zip(golds, preds)):
-        for gold_token, pred_token in zip(gold, pred):
-            label = getattr(gold_token, f"{attr}_")
-            if not label:  # No gold label: not scored, as in spaCy's scorer.
-                continue
-            guess = getattr(pred_token, f"{attr}_") or NO_LABEL
-            pairs[label, guess] += 1
-            if guess != label and len(examples[label, guess]) < n_examples:
-                examples[label, guess].append((doc_index, gold_token.i))
-            if train_forms is not None:
-                seen[gold_token.text in train_forms, guess == label] += 1
+    for doc_index, gold_token, found in token_pairs(golds, preds, [attr]):
+        if attr not in found:  # No gold value: not scored, as in spaCy's scorer.
+            continue
+        label, guess = found[attr]
+        pairs[label, guess] += 1
+        if guess != label and len(examples[label, guess]) < n_examples:
+            examples[label, guess].append((doc_index, gold_token.i))
+        if train_forms is not None:
+            seen[gold_token.text in train_forms, guess == label] += 1
     return {"pairs": pairs, "examples": examples, "seen": None if train_forms is None else seen}
 
 
@@ -134,15 +149,16 @@ def build_report(
     top_labels: int = 20,
     n_confusions: int = 10,
 ) -> Dict[str, Any]:
-    """All numbers of the report, as a JSON-serializable dict.
+    """All numbers of one attribute's report, as a JSON-serializable dict.
 
     golds (List[Doc]): The gold docs.
     preds (List[Doc]): The predicted docs, on the gold tokenization.
-    attr (str): "tag" or "pos".
+    attr (str): "tag", "pos" or "morph".
     train_forms (Optional[Set[str]]): Word forms seen in training, or None.
     top_labels (int): Labels shown on their own in the confusion matrix.
     n_confusions (int): How many of the most frequent confusions to list.
-    RETURNS (Dict[str, Any]): The report.
+    RETURNS (Dict[str, Any]): The report; for "morph", with "features" from
+        `scores.feature_scores`.
     """
     counts = count_tags(golds, preds, attr, train_forms)
     pairs = counts["pairs"]
@@ -150,7 +166,7 @@ def build_report(
     if not tokens:
         raise EvaluationInputError(
             f"No token of the corpus has a gold {attr!r} value, so there is nothing to "
-            "score. Check the corpus annotation, or choose the attribute with --attr."
+            "score. Check the corpus annotation, or choose the attributes with --attr."
         )
     correct = sum(count for (label, guess), count in pairs.items() if label == guess)
     wrong = sorted(
@@ -158,14 +174,14 @@ def build_report(
         key=lambda item: (-item[1], item[0]),
     )
     labels, matrix = confusion_matrix(pairs, top_labels)
-    return {
+    report = {
         "target": attr,
         "docs": len(golds),
         "tokens": tokens,
         "correct": correct,
         "accuracy": correct / tokens,
         "labels": label_scores(pairs),
-        "seen": _seen_rows(counts["seen"]),
+        "seen": None if counts["seen"] is None else seen_rows(counts["seen"]),
         "confusions": [
             {
                 "gold": gold,
@@ -177,18 +193,39 @@ def build_report(
         ],
         "matrix": {"labels": labels, "counts": matrix},
     }
+    if attr == "morph":
+        report["features"] = feature_scores(golds, preds)
+    return report
 
 
-def _seen_rows(seen: Optional[Counter]) -> Optional[List[Dict[str, Any]]]:
-    if seen is None:
-        return None
-    rows = []
-    for name, flags in (("seen", (True,)), ("unseen", (False,)), ("all", (True, False))):
-        tokens = sum(seen[flag, ok] for flag in flags for ok in (True, False))
-        correct = sum(seen[flag, True] for flag in flags)
-        accuracy = correct / tokens if tokens else None
-        rows.append({"tokens": name, "count": tokens, "correct": correct, "accuracy": accuracy})
-    return rows
+def build_reports(
+    golds: List[Doc],
+    preds: List[Doc],
+    attrs: Sequence[str],
+    train_forms: Optional[Set[str]] = None,
+    top_labels: int = 20,
+    n_confusions: int = 10,
+) -> Dict[str, Any]:
+    """The report of one attribute, or of several with AllTags.
+
+    golds (List[Doc]): The gold docs.
+    preds (List[Doc]): The predicted docs, on the gold tokenization.
+    attrs (Sequence[str]): The attributes to score.
+    train_forms (Optional[Set[str]]): Word forms seen in training, or None.
+    top_labels (int): Labels shown on their own in each confusion matrix.
+    n_confusions (int): How many of the most frequent confusions to list per attribute.
+    RETURNS (Dict[str, Any]): For one attribute, `build_report`'s report; for several,
+        "targets", "docs", "reports" (`build_report`'s report per attribute) and
+        "all_tags" (`scores.score_tokens`'s AllTags counts).
+    """
+    reports = {
+        attr: build_report(golds, preds, attr, train_forms, top_labels, n_confusions)
+        for attr in attrs
+    }
+    if len(attrs) == 1:
+        return reports[attrs[0]]
+    all_tags = score_tokens(golds, preds, attrs, train_forms)["all_tags"]
+    return {"targets": list(attrs), "docs": len(golds), "reports": reports, "all_tags": all_tags}
 
 
 def run_report(
@@ -197,18 +234,19 @@ def run_report(
     output_dir: Union[str, Path],
     *,
     train_corpus: Optional[Union[str, Path]] = None,
-    attr: Optional[str] = None,
+    attr: Optional[Union[str, Sequence[str]]] = None,
     top_labels: int = 20,
     n_confusions: int = 10,
 ) -> Dict[str, Any]:
-    """Tag a gold corpus on its own tokenization and write report.md, report.json,
-    confusion.png and f1.png to output_dir.
+    """Tag a gold corpus on its own tokenization and write report.md, report.json and
+    the pictures (see the module's docstring) to output_dir.
 
     model (Union[str, Path]): A pipeline directory or installed package name.
     corpus_path (Union[str, Path]): The gold corpus: `.spacy` or CoNLL-U.
     output_dir (Union[str, Path]): Where the report goes.
     train_corpus (Optional[Union[str, Path]]): The training corpus, for seen vs unseen words.
-    attr (Optional[str]): "tag" or "pos"; None for the `lstm_tagger`'s target.
+    attr (Optional[Union[str, Sequence[str]]]): "tag", "pos", "morph" or several; None
+        for every target of the pipeline's `lstm_tagger`.
     top_labels (int): Labels shown on their own in the confusion matrix.
     n_confusions (int): How many of the most frequent confusions to list.
     RETURNS (Dict[str, Any]): The report's numbers.
@@ -218,138 +256,44 @@ def run_report(
         nlp = spacy.load(model)
     except OSError as err:
         raise EvaluationInputError(f"Cannot load the pipeline {model}: {err}") from err
-    target = tagger_target(nlp, attr)
+    attrs = tagger_targets(nlp, attr)
     golds = read_corpus(corpus_path, nlp.vocab)
     train_forms = None
     if train_corpus is not None:
         train_forms = {token.text for doc in read_corpus(train_corpus, nlp.vocab) for token in doc}
     preds = list(nlp.pipe(gold_tokenized(nlp, gold) for gold in golds))
-    report = build_report(golds, preds, target, train_forms, top_labels, n_confusions)
+    report = build_reports(golds, preds, attrs, train_forms, top_labels, n_confusions)
     train_name = None if train_corpus is None else str(train_corpus)
     report.update(model=str(model), corpus=str(corpus_path), train_corpus=train_name)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    plot_confusion(
-        report["matrix"]["labels"], report["matrix"]["counts"], output_dir / "confusion.png"
-    )
-    plot_f1(report["labels"], output_dir / "f1.png")
+    pictures = write_pictures(report, output_dir)
     srsly.write_json(output_dir / "report.json", report)
     (output_dir / "report.md").write_text(render_markdown(report), encoding="utf8")
     print_report(report)
-    msg.good(f"Wrote report.md, report.json, confusion.png and f1.png to {output_dir}")
+    msg.good(f"Wrote report.md, report.json, {', '.join(pictures)} to {output_dir}")
     return report
 
 
-def _tables(report: Dict[str, Any]) -> Dict[str, Tuple[Tuple[str, ...], List[Tuple]]]:
-    """The report's tables as (header, rows), shared by the terminal and Markdown views."""
-    tables = {
-        "labels": (
-            ("Label", "Precision", "Recall", "F1", "Support", "Predicted"),
-            [
-                (
-                    row["label"],
-                    f"{row['precision']:.3f}",
-                    f"{row['recall']:.3f}",
-                    f"{row['f1']:.3f}",
-                    row["support"],
-                    row["predicted"],
-                )
-                for row in report["labels"]
-            ],
-        ),
-        "confusions": (
-            ("Gold", "Predicted", "Tokens", "Share of errors"),
-            [
-                (
-                    row["gold"],
-                    row["predicted"],
-                    row["count"],
-                    f"{row['count'] / max(1, report['tokens'] - report['correct']):.1%}",
-                )
-                for row in report["confusions"]
-            ],
-        ),
-    }
-    if report["seen"] is not None:
-        tables["seen"] = (
-            ("Tokens", "Count", "Correct", "Accuracy"),
-            [
-                (row["tokens"], row["count"], row["correct"], _percent(row["accuracy"]))
-                for row in report["seen"]
-            ],
-        )
-    return tables
+def write_pictures(report: Dict[str, Any], output_dir: Path) -> List[str]:
+    """Draw each attribute's confusion matrix and F1 bars: per UD feature for a morph
+    report with features, else per label (those of `shown_label_rows`).
 
-
-def _percent(value: Optional[float]) -> str:
-    return "n/a" if value is None else f"{value:.2%}"
-
-
-def _markdown_table(header: Tuple[str, ...], rows: List[Tuple]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += [
-        "| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows
-    ]
-    return "\n".join(lines)
-
-
-def render_markdown(report: Dict[str, Any]) -> str:
-    """The report as Markdown, with the pictures linked from the same directory.
-
-    report (Dict[str, Any]): The report from `build_report`, with "model" and "corpus".
-    RETURNS (str): The Markdown text.
+    report (Dict[str, Any]): The report from `build_reports`.
+    output_dir (Path): The directory to write to.
+    RETURNS (List[str]): The names of the files written.
     """
-    tables = _tables(report)
-    attr = report["target"]
-    parts = [
-        "# Tagger error report",
-        f"- Model: `{report['model']}`\n- Corpus: `{report['corpus']}`: {report['docs']} docs, "
-        f"{report['tokens']} tokens with a gold `{attr}` (tagged on the gold tokenization)",
-        f"## Accuracy\n\n**{attr} accuracy: {report['accuracy']:.2%}** "
-        f"({report['correct']} of {report['tokens']} tokens)",
-    ]
-    if "seen" in tables:
-        parts.append(
-            f"## Seen and unseen words\n\nA token is *seen* if its exact form (case-sensitive) "
-            f"occurs in the training corpus `{report['train_corpus']}`.\n\n"
-            + _markdown_table(*tables["seen"])
-        )
-    parts.append("## Per label\n\n![F1 per label](f1.png)\n\n" + _markdown_table(*tables["labels"]))
-    merged = f" `{OTHER}` merges the less frequent labels." * (OTHER in report["matrix"]["labels"])
-    parts.append(
-        "## Confusion matrix\n\n![Confusion matrix](confusion.png)\n\nRows are gold labels, "
-        "columns predicted labels; the colour (square-root scale) is the share of the row's "
-        f"tokens and the numbers are token counts.{merged}"
-    )
-    parts.append("## Most frequent confusions\n\n" + _markdown_table(*tables["confusions"]))
-    for rank, row in enumerate(report["confusions"], start=1):
-        examples = "\n".join(row["examples"])
-        parts.append(
-            f"### {rank}. gold {row['gold']} → predicted {row['predicted']} "
-            f"({row['count']} tokens)\n\n```text\n{examples}\n```"
-        )
-    return "\n\n".join(parts) + "\n"
-
-
-def print_report(report: Dict[str, Any]) -> None:
-    """Print the report's tables to the terminal.
-
-    report (Dict[str, Any]): The report from `build_report`.
-    """
-    tables = _tables(report)
-    msg.divider(f"Tagger report: {report['target']} on {report['corpus']}")
-    msg.good(
-        f"{report['target']} accuracy: {report['accuracy']:.2%} "
-        f"({report['correct']} of {report['tokens']} tokens in {report['docs']} docs)"
-    )
-    if "seen" in tables:
-        msg.text("Tokens whose form occurs (seen) or not (unseen) in the training corpus:")
-        msg.table(tables["seen"][1], header=tables["seen"][0], divider=True, aligns=tuple("lrrr"))
-    msg.divider("Per label")
-    msg.table(tables["labels"][1], header=tables["labels"][0], divider=True, aligns=tuple("lrrrrr"))
-    msg.divider("Most frequent confusions (gold → predicted)")
-    msg.table(
-        tables["confusions"][1], header=tables["confusions"][0], divider=True, aligns=tuple("llrr")
-    )
-    for row in report["confusions"][:3]:
-        msg.text(f"{row['gold']} → {row['predicted']}, e.g.: {row['examples'][0]}")
+    reports = report["reports"] if "reports" in report else {report["target"]: report}
+    written = []
+    for attr, single in reports.items():
+        confusion_png, f1_png = picture_names(attr, len(reports) > 1)
+        matrix = single["matrix"]
+        plot_confusion(matrix["labels"], matrix["counts"], output_dir / confusion_png)
+        features = feature_rows(single)
+        if features is None:
+            plot_f1(shown_label_rows(single), output_dir / f1_png)
+        else:
+            rows = [{**row, "label": row["feature"]} for row in features]
+            plot_f1(rows, output_dir / f1_png, title="F1 per UD feature", unit="feature")
+        written += [confusion_png, f1_png]
+    return written
