@@ -4,14 +4,17 @@ and morphologizer sharing a tok2vec, and against single-target systems (issue 10
     OMP_NUM_THREADS=1 python benchmarks/joint.py --treebank ewt --jobs 2   # days on 2 cores
     OMP_NUM_THREADS=1 python benchmarks/joint.py --treebank gdt --jobs 2
     python benchmarks/joint.py --treebank gdt --render-only  # the table from the results
+    python benchmarks/joint.py --treebank gdt --rescore  # score the saved models again
     python benchmarks/joint.py --treebank gdt --quick --jobs 1 --seeds 1  # checks the path
 
 Every training is `spacy train` with gold tokens, seeds set, patience on dev and no
 epoch cap, one thread each (`--jobs 2` runs two at once). Each (system, seed) writes
 benchmarks/results/joint/TREEBANK/SYSTEM_sSEED.json once trained and scored on test, so
 a rerun skips it; a training without its result file starts again from scratch. The
-seed-0 models are timed together into speed.json (again with `--speed`), and the
-section `joint-TREEBANK` of BENCHMARKS.md is written from the result files.
+seed-0 models are timed together into speed.json (again with `--speed`); lstm_joint is
+also scored with FEATS restricted by UPOS ("restricted" in its result files). The section
+`joint-TREEBANK` of BENCHMARKS.md and the `joint-summary` table of README.md are written
+from the result files.
 """
 
 import json
@@ -32,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from dev_ablation import DATA, TREEBANKS  # noqa: E402
 from dev_ablation import convert as convert_train_dev  # noqa: E402
 from ewt import ROOT, git_commit, make_config, run, run_capped  # noqa: E402
-from joint_measure import section  # noqa: E402
+from joint_render import section, summary_table  # noqa: E402
 from measure import disk_mb  # noqa: E402
 from render import write_section  # noqa: E402
 
@@ -145,13 +148,31 @@ def train(config: Path, out: Path, corpus: Dict[str, Path], overrides: List[str]
 
 
 def evaluate(system: str, model: Path, corpus: Dict[str, Path]) -> Dict:
-    """Score a model on test in a fresh process; RETURNS its scores and disk size."""
+    """Score a model on test in a fresh process; RETURNS its scores and disk size, and
+    for lstm_joint its scores with FEATS restricted by UPOS under "restricted"."""
     cmd = [
         sys.executable, str(Path(__file__).parent / "joint_measure.py"), "evaluate",
         str(model), str(corpus["train"]), str(corpus["test"]), "--attrs", ",".join(SYSTEMS[system]),
     ]  # fmt: skip
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
-    return {**json.loads(out.strip().splitlines()[-1]), "disk_mb": disk_mb(model)}
+    scores = {}
+    for restrict in (False, True) if system == "lstm_joint" else (False,):
+        flag = ["--restrict"] if restrict else []
+        out = subprocess.run([*cmd, *flag], check=True, stdout=subprocess.PIPE, text=True).stdout
+        scores["restricted" if restrict else "plain"] = json.loads(out.strip().splitlines()[-1])
+    extra = {"restricted": scores["restricted"]} if "restricted" in scores else {}
+    return {**scores["plain"], **extra, "disk_mb": disk_mb(model)}
+
+
+def rescore(results: Path, corpus: Dict[str, Path]) -> None:
+    """Score every result file's saved model on test again (the evaluation code changed),
+    keeping its training figures, and rewrite the result files."""
+    for path in sorted(results.glob("*_s*.json")):
+        result = json.loads(path.read_text())
+        scores = evaluate(result["system"], Path(result["meta"]["model"]), corpus)
+        result.update(scores)
+        result["meta"]["rescored"] = f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {git_commit()}"
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"rescored {path.name}", flush=True)
 
 
 def run_job(
@@ -241,19 +262,35 @@ def measure_speed(results: Path, repeats: int) -> None:
 
 def speed_missing(results: Path) -> bool:
     """RETURNS (bool): Whether a finished system has no speed in results/speed.json."""
-    speed_file = results / "speed.json"
-    timed = json.loads(speed_file.read_text())["words_per_second"] if speed_file.exists() else {}
+    timed = load_speeds(results)
     return any(name not in timed for name in load_runs(results))
 
 
-def render(treebank: str, results: Path, markdown: Path) -> None:
-    """Write the treebank's section of `markdown` from the result files, and print it."""
+def load_speeds(results: Path) -> Dict[str, float]:
+    """RETURNS (Dict[str, float]): The words/s of each timed system, if measured."""
+    speed_file = results / "speed.json"
+    return json.loads(speed_file.read_text())["words_per_second"] if speed_file.exists() else {}
+
+
+def render(treebank: str, results: Path, markdown: Path, readme: Optional[Path]) -> None:
+    """Write the treebank's section of `markdown` and, unless None, the summary table of
+    every treebank in `readme`, from the result files; print the section.
+
+    treebank (str): "ewt" or "gdt".
+    results (Path): The treebank's result folder (its parent holds every treebank's).
+    markdown (Path): The BENCHMARKS.md to write.
+    readme (Optional[Path]): The README.md to write, or None (quick runs).
+    """
     runs = load_runs(results)
     if not runs:
         raise typer.BadParameter(f"No result files in {results}")
     text = section(TITLES[treebank], runs, results / "speed.json")
     write_section(markdown, f"joint-{treebank}", text)
     print(text, f"\n(written to {markdown})", sep="\n")
+    if readme is not None:
+        folders = [results.parent / name for name in TITLES if (results.parent / name).exists()]
+        by_treebank = {f.name: (load_runs(f), load_speeds(f)) for f in folders if load_runs(f)}
+        write_section(readme, "joint-summary", summary_table(by_treebank))
 
 
 def main(
@@ -266,6 +303,9 @@ def main(
     quick: bool = typer.Option(False, help="100 steps, results in WORK/quick_results"),
     speed: bool = typer.Option(False, help="Only re-measure the speed, then render"),
     render_only: bool = typer.Option(False, help="Only re-render from the result files"),
+    rescore_only: bool = typer.Option(
+        False, "--rescore", help="Only score the saved models again, then render"
+    ),
     repeats: int = typer.Option(5, help="Timed speed rounds (median), after a warm-up"),
     work: Path = typer.Option(ROOT / "benchmarks" / "work" / "joint", help="Scratch folder"),
     markdown: Path = typer.Option(ROOT / "BENCHMARKS.md", help="Markdown file to write"),
@@ -280,7 +320,9 @@ def main(
     results = (work / "quick_results" if quick else ROOT / "benchmarks/results/joint") / treebank
     results.mkdir(parents=True, exist_ok=True)
     failed: List[str] = []
-    if not (render_only or speed):
+    if rescore_only:
+        rescore(results, convert(treebank, work / "corpus" / treebank))
+    elif not (render_only or speed):
         overrides = ["--training.max_epochs", "0", "--training.max_steps", str(max_steps)]
         if eval_frequency:
             overrides += ["--training.eval_frequency", str(eval_frequency)]
@@ -294,9 +336,9 @@ def main(
             results,
             quick,
         )
-    if speed or (not render_only and speed_missing(results)):
+    if speed or (not (render_only or rescore_only) and speed_missing(results)):
         measure_speed(results, repeats)
-    render(treebank, results, markdown)
+    render(treebank, results, markdown, None if quick else ROOT / "README.md")
     if failed:
         print("Failed:", failed, "- rerun to retry them", flush=True)
         raise typer.Exit(1)

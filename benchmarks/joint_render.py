@@ -1,0 +1,215 @@
+"""The Markdown of benchmarks/joint.py, every figure read from the result files: a
+treebank's table, which differences are larger than the seeds' spread, whether the
+issue's targets are met, and the README's summary table."""
+
+import json
+import statistics
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+# Column label, result key, format, and the scale of the value (accuracies in %).
+COLUMNS = [
+    ("UPOS", "upos_acc", "{:.2f}", 100),
+    ("XPOS", "xpos_acc", "{:.2f}", 100),
+    ("FEATS", "feats_acc", "{:.2f}", 100),
+    ("AllTags", "alltags_acc", "{:.2f}", 100),
+    ("OOV UPOS", "oov_upos_acc", "{:.2f}", 100),
+    ("OOV XPOS", "oov_xpos_acc", "{:.2f}", 100),
+    ("OOV FEATS", "oov_feats_acc", "{:.2f}", 100),
+    ("OOV AllTags", "oov_alltags_acc", "{:.2f}", 100),
+    ("UPOS+FEATS seen in train", "seen_pair_acc", "{:.2f}", 100),
+    ("words/s (1 thread)", "words_per_second", "{:,.0f}", 1),
+    ("train s to best dev", "train_seconds", "{:,.0f}", 1),
+    ("disk MB", "disk_mb", "{:.1f}", 1),
+]
+# The systems that lstm_joint is compared with, attribute by attribute.
+RIVALS = ("spacy_pair", "lstm_upos", "lstm_xpos")
+# lstm_joint's models scored again with FEATS restricted to those seen with the UPOS.
+RESTRICTED = "lstm_joint, FEATS restricted by UPOS"
+# Per attribute: its label, result key, spaCy's systems that write it, and our
+# single-target system for it (None: there is none).
+TARGETS: List[Tuple[str, str, Tuple[str, ...], Optional[str]]] = [
+    ("UPOS", "upos_acc", ("spacy_pair", "spacy_morphologizer"), "lstm_upos"),
+    ("XPOS", "xpos_acc", ("spacy_pair", "spacy_tagger"), "lstm_xpos"),
+    ("FEATS", "feats_acc", ("spacy_pair", "spacy_morphologizer"), None),
+]
+
+
+def with_restricted(runs: Dict[str, List[Dict]]) -> Dict[str, List[Dict]]:
+    """RETURNS (Dict[str, List[Dict]]): The runs, plus a row of lstm_joint's scores with
+    FEATS restricted by UPOS, where the result files have them ("restricted")."""
+    restricted = [r["restricted"] for r in runs.get("lstm_joint", []) if "restricted" in r]
+    out = dict(runs)
+    if restricted:
+        out[RESTRICTED] = restricted
+    return out
+
+
+def values_of(results: List[Dict], key: str, scale: float = 100) -> List[float]:
+    """RETURNS (List[float]): Each seed's value of `key`, scaled."""
+    return [r[key] * scale for r in results if key in r]
+
+
+def cell(values: List[float], fmt: str) -> str:
+    """RETURNS (str): The mean of the values, ± their sd when there are several."""
+    if not values:
+        return ""
+    text = fmt.format(statistics.mean(values))
+    if len(values) > 1:
+        text += " ± " + fmt.format(statistics.stdev(values))
+    return text
+
+
+def table(runs: Dict[str, List[Dict]], speeds: Dict[str, float]) -> str:
+    """RETURNS (str): One row per system: mean ± sd over its seeds, and its speed."""
+    head = "| system | seeds | " + " | ".join(c[0] for c in COLUMNS) + " |"
+    rows = [head, "|" + "---|" * (len(COLUMNS) + 2)]
+    for name, results in with_restricted(runs).items():
+        cells = []
+        for _, key, fmt, scale in COLUMNS:
+            if key == "words_per_second":
+                values = [speeds[name]] if name in speeds else []
+            else:
+                values = values_of(results, key, scale)
+            cells.append(cell(values, fmt))
+        rows.append(f"| {name} | {len(results)} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def difference(runs: Dict[str, List[Dict]], key: str, other: str) -> Optional[str]:
+    """RETURNS (Optional[str]): lstm_joint minus `other` on `key`, in points, and whether
+    it is larger than the sum of their seed sds (a system with one seed has none); None
+    if one of them does not write the attribute."""
+    sides = [values_of(runs.get(n, []), key) for n in ("lstm_joint", other)]
+    if not all(sides):
+        return None
+    text = f"vs {other} {statistics.mean(sides[0]) - statistics.mean(sides[1]):+.2f} points"
+    single = [n for n, s in zip(("lstm_joint", other), sides) if len(s) == 1]
+    if len(single) == 2:
+        return text + " (one seed each: no sd to judge it by)"
+    sds = sum(statistics.stdev(s) for s in sides if len(s) > 1)
+    diff = abs(statistics.mean(sides[0]) - statistics.mean(sides[1]))
+    text += f", {'larger' if diff > sds else 'not larger'} than the sum of seed sds {sds:.2f}"
+    return text + (f" ({single[0]}: one seed, no sd)" if single else "")
+
+
+def comparisons(runs: Dict[str, List[Dict]]) -> str:
+    """RETURNS (str): A line per attribute: is lstm_joint's difference to spacy_pair and
+    to our single-target systems larger than the sum of their seed sds?"""
+    lines = []
+    for label, key, _, _ in COLUMNS[:4]:
+        parts = [d for d in (difference(runs, key, o) for o in RIVALS) if d]
+        if parts:
+            lines.append(f"- {label}, lstm_joint " + "; ".join(parts) + ".")
+    return "\n".join(lines) or "- none yet: lstm_joint or its rivals have no results"
+
+
+def mean_of(runs: Dict[str, List[Dict]], name: str, key: str) -> Optional[float]:
+    """RETURNS (Optional[float]): The seed mean of a system's `key` in %, None if missing."""
+    values = values_of(runs.get(name, []), key)
+    return statistics.mean(values) if values else None
+
+
+def verdict(ours: float, needed: float, what: str) -> str:
+    """RETURNS (str): "met" or "missed", with the margin in points."""
+    word = "met" if ours >= needed else "**missed**"
+    return f"{word}: {ours:.2f} against {what} {needed:.2f} ({ours - needed:+.2f})"
+
+
+def accuracy_targets(runs: Dict[str, List[Dict]]) -> List[str]:
+    """RETURNS (List[str]): Per attribute, lstm_joint's seed mean against our
+    single-target system and against the better spaCy system + 0.5."""
+    lines = []
+    for label, key, spacy_names, own in TARGETS:
+        joint = mean_of(runs, "lstm_joint", key)
+        if joint is None:
+            continue
+        own_mean = mean_of(runs, own, key) if own else None
+        if own_mean is not None:
+            lines.append(f"- {label} ≥ {own}: " + verdict(joint, own_mean, own))
+        found = [(mean_of(runs, n, key), n) for n in spacy_names if mean_of(runs, n, key)]
+        if found:
+            best, name = max(found)
+            lines.append(f"- {label} ≥ best spaCy + 0.5: " + verdict(joint, best + 0.5, name))
+    return lines
+
+
+def targets(runs: Dict[str, List[Dict]], speeds: Dict[str, float]) -> str:
+    """The issue's targets on this treebank, met or missed, on seed means; a target whose
+    systems have no result yet is left out and named.
+
+    runs (Dict[str, List[Dict]]): Per system, the result of each seed.
+    speeds (Dict[str, float]): Words/s of each system's seed-0 model.
+    RETURNS (str): A Markdown list.
+    """
+    lines = accuracy_targets(runs)
+    if "lstm_joint" in speeds and "spacy_pair" in speeds:
+        ratio = speeds["lstm_joint"] / speeds["spacy_pair"]
+        word = "met" if ratio >= 2 else "**missed**"
+        lines.append(f"- words/s ≥ 2× spacy_pair: {word}: {ratio:.2f}×")
+    joint = mean_of(runs, "lstm_joint", "feats_acc")
+    spacy = mean_of(runs, "spacy_morphologizer", "feats_acc")
+    if joint is not None and spacy is not None:
+        lines.append("- FEATS ≥ spacy_morphologizer + 0.5: " + verdict(joint, spacy + 0.5, "it"))
+    missing = [n for n in ("lstm_joint", "spacy_pair", *RIVALS[1:]) if n not in runs]
+    if missing:
+        lines.append(f"- not judged yet: no results for {', '.join(missing)}")
+    return "\n".join(lines)
+
+
+def section(title: str, runs: Dict[str, List[Dict]], speed_file: Path) -> str:
+    """The Markdown section of a treebank, every figure read from the result files.
+
+    title (str): The section's heading.
+    runs (Dict[str, List[Dict]]): Per system, the result of each seed.
+    speed_file (Path): The speed results (may not exist yet).
+    RETURNS (str): The section.
+    """
+    timed = json.loads(speed_file.read_text()) if speed_file.exists() else {}
+    speed_meta = timed.get("meta", {})
+    speeds = timed.get("words_per_second", {})
+    metas = [r["meta"] for results in runs.values() for r in results]
+
+    def distinct(key: str) -> str:
+        return ", ".join(sorted({str(m[key]) for m in metas}))
+
+    dates = sorted(m["date"] for m in metas)
+    lines = [
+        f"## {title}, test set, gold tokenization\n",
+        f"- commits: `{distinct('commit')}`; results from {dates[0]} to {dates[-1]}",
+        f"- training overrides: `{distinct('training_overrides')}`; quick: {distinct('quick')}",
+        f"- machine: {distinct('machine')}; model-best (best on dev) of each training",
+        f"- speed: {speed_meta.get('date', 'not measured')}, commit "
+        f"`{speed_meta.get('commit', '')}`, one torch thread, `nlp.pipe(batch_size=1000)`, "
+        f"median of {speed_meta.get('repeats', '')} rounds after a warm-up, seed 0 models",
+        "- mean ± sd over seeds; accuracies in %; AllTags: UPOS, XPOS and FEATS all right; "
+        "UPOS+FEATS seen in train: the share of tokens whose predicted UPOS and FEATS occur "
+        "together in the training corpus (the others contradict their UPOS)\n",
+        table(runs, speeds),
+        "",
+        "Differences of lstm_joint's seed mean:\n",
+        comparisons(runs),
+        "",
+        "The issue's targets (seed means):\n",
+        targets(runs, speeds),
+    ]
+    return "\n".join(lines)
+
+
+def summary_table(by_treebank: Dict[str, Tuple[Dict[str, List[Dict]], Dict[str, float]]]) -> str:
+    """The README's table: the headline systems on each treebank with results.
+
+    by_treebank (Dict[str, Tuple[Dict[str, List[Dict]], Dict[str, float]]]): Per treebank
+        name, its runs and speeds.
+    RETURNS (str): A Markdown table, means ± sd over seeds.
+    """
+    keys = [c for c in COLUMNS if c[1] in ("upos_acc", "xpos_acc", "feats_acc", "alltags_acc")]
+    head = "| treebank | system | seeds | " + " | ".join(c[0] for c in keys) + " | words/s |"
+    rows = [head, "|" + "---|" * (len(keys) + 4)]
+    for treebank, (runs, speeds) in by_treebank.items():
+        for name, results in runs.items():
+            cells = [cell(values_of(results, key, scale), fmt) for _, key, fmt, scale in keys]
+            speed = f"{speeds[name]:,.0f}" if name in speeds else ""
+            row = [treebank, name, str(len(results)), *cells, speed]
+            rows.append("| " + " | ".join(row) + " |")
+    return "\n".join(rows)
