@@ -166,11 +166,12 @@ def evaluate(system: str, model: Path, corpus: Dict[str, Path]) -> Dict:
 def rescore(results: Path, corpus: Dict[str, Path]) -> None:
     """Score every result file's saved model on test again (the evaluation code changed),
     keeping its training figures, and rewrite the result files."""
+    commit = git_commit()  # before this run rewrites tracked result files
     for path in sorted(results.glob("*_s*.json")):
         result = json.loads(path.read_text())
         scores = evaluate(result["system"], Path(result["meta"]["model"]), corpus)
         result.update(scores)
-        result["meta"]["rescored"] = f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {git_commit()}"
+        result["meta"]["rescored"] = f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {commit}"
         path.write_text(json.dumps(result, indent=2) + "\n")
         print(f"rescored {path.name}", flush=True)
 
