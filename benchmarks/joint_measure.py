@@ -27,6 +27,8 @@ from spacy_lstm_tagger.cli.scores import gold_value, predicted_value  # noqa: E4
 FIELDS = {"pos": "upos", "tag": "xpos", "morph": "feats"}
 # The component setting that restricts FEATS to those seen with the predicted UPOS.
 RESTRICT = {"components": {"lstm_tagger": {"restrict_morph_by_pos": True}}}
+# The suffix of a system timed in bfloat16 (opt-in, `inference_precision.v1`).
+BFLOAT16 = ", bfloat16"
 app = typer.Typer(add_completion=False)
 
 
@@ -116,10 +118,12 @@ def evaluate(
 @app.command()
 def speed(test: Path, models: List[str], repeats: int = 5) -> None:
     """Print the words/s of `NAME=MODEL` pipelines as JSON: one torch thread, the systems
-    interleaved in this process, median of `repeats` rounds after a warm-up."""
+    interleaved in this process, median of `repeats` rounds after a warm-up. A NAME
+    ending in BFLOAT16 runs its recurrent tagger in bfloat16."""
     torch.set_num_threads(1)
-    paths = dict(item.split("=", 1) for item in models)
-    print(json.dumps(measure_speed({n: Path(p) for n, p in paths.items()}, test, repeats)))
+    paths = {n: Path(p) for n, p in (item.split("=", 1) for item in models)}
+    bfloat16 = [name for name in paths if name.endswith(BFLOAT16)]
+    print(json.dumps(measure_speed(paths, test, repeats, bfloat16)))
 
 
 if __name__ == "__main__":

@@ -11,11 +11,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, Iterable, List
 
 import spacy
 
 from spacy_lstm_tagger.cli.corpus_io import gold_tokenized, read_corpus
+from spacy_lstm_tagger.layers.precision import set_inference_precision
 
 RESULT_KEY = {"pos": "upos_acc", "tag": "xpos_acc"}
 
@@ -60,10 +61,15 @@ def evaluate_system(model: Path, target: str, corpus: Dict[str, Path]) -> Dict[s
     return result
 
 
-def measure_speed(models: Dict[str, Path], test: Path, repeats: int) -> Dict[str, float]:
+def measure_speed(
+    models: Dict[str, Path], test: Path, repeats: int, bfloat16: Iterable[str] = ()
+) -> Dict[str, float]:
     """Words per second of `nlp.pipe` over the test sentences (batch_size 1000), the
-    systems interleaved in one process, median over the repetitions."""
+    systems interleaved in one process, median over the repetitions; the systems named
+    in `bfloat16` run their recurrent taggers in bfloat16 (`set_inference_precision`)."""
     pipelines = {name: spacy.load(path) for name, path in models.items()}
+    for name in bfloat16:
+        set_inference_precision(pipelines[name], "bfloat16")
     any_nlp = next(iter(pipelines.values()))
     gold = read_corpus(test, any_nlp.vocab)
     n_words = sum(len(doc) for doc in gold)
