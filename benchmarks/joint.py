@@ -113,6 +113,17 @@ def write_config(system: str, treebank: str, out: Path, log_file: Path) -> Path:
     return out
 
 
+def read_log(path: Path) -> List[Dict]:
+    """RETURNS (List[Dict]): The records of a JSONL training log, one per evaluation."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def saved_best(log: List[Dict]) -> Dict:
+    """RETURNS (Dict): The evaluation whose model is model-best: spaCy saves a tie with
+    the best dev score again, so the last of the best is the one saved."""
+    return max(reversed(log), key=lambda record: record["score"])
+
+
 def train(config: Path, out: Path, corpus: Dict[str, Path], overrides: List[str]) -> Dict:
     """Train with `spacy train` in a fresh process; RETURNS its training figures.
 
@@ -130,8 +141,8 @@ def train(config: Path, out: Path, corpus: Dict[str, Path], overrides: List[str]
     ]  # fmt: skip
     start = time.time()
     status, peak = run_capped(cmd, out / "train.log", 0)
-    log = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines() if line]
-    best = max(log, key=lambda record: record["score"])
+    log = read_log(out / "train.jsonl")
+    best = saved_best(log)
     meta_file = out / "model-best" / "meta.json"
     performance = json.loads(meta_file.read_text())["performance"]
     return {
@@ -172,6 +183,9 @@ def rescore(results: Path, corpus: Dict[str, Path]) -> None:
         result = json.loads(path.read_text())
         scores = evaluate(result["system"], Path(result["meta"]["model"]), corpus)
         result.update(scores)
+        log = Path(result["meta"]["config"]).parent / "train.jsonl"
+        if log.exists():  # the step of the model saved, by the rule of `saved_best`
+            result["best_step"] = saved_best(read_log(log))["step"]
         result["meta"]["rescored"] = f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {commit}"
         path.write_text(json.dumps(result, indent=2) + "\n")
         print(f"rescored {path.name}", flush=True)
