@@ -166,13 +166,15 @@ def evaluate(system: str, model: Path, corpus: Dict[str, Path]) -> Dict:
         sys.executable, str(Path(__file__).parent / "joint_measure.py"), "evaluate",
         str(model), str(corpus["train"]), str(corpus["test"]), "--attrs", ",".join(SYSTEMS[system]),
     ]  # fmt: skip
-    scores = {}
-    for restrict in (False, True) if system == "lstm_joint" else (False,):
-        flag = ["--restrict"] if restrict else []
-        out = subprocess.run([*cmd, *flag], check=True, stdout=subprocess.PIPE, text=True).stdout
-        scores["restricted" if restrict else "plain"] = json.loads(out.strip().splitlines()[-1])
-    extra = {"restricted": scores["restricted"]} if "restricted" in scores else {}
-    return {**scores["plain"], **extra, "disk_mb": disk_mb(model)}
+
+    def scored(*flags: str) -> Dict:
+        out = subprocess.run([*cmd, *flags], check=True, stdout=subprocess.PIPE, text=True).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    scores = {**scored(), "disk_mb": disk_mb(model)}
+    if system == "lstm_joint":
+        scores["restricted"] = scored("--restrict")
+    return scores
 
 
 def rescore(results: Path, corpus: Dict[str, Path]) -> None:

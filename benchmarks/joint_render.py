@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 # Column label, result key, format, and the scale of the value (accuracies in %).
-COLUMNS = [
+ACCURACIES = [
     ("UPOS", "upos_acc", "{:.2f}", 100),
     ("XPOS", "xpos_acc", "{:.2f}", 100),
     ("FEATS", "feats_acc", "{:.2f}", 100),
     ("AllTags", "alltags_acc", "{:.2f}", 100),
-    ("OOV UPOS", "oov_upos_acc", "{:.2f}", 100),
-    ("OOV XPOS", "oov_xpos_acc", "{:.2f}", 100),
-    ("OOV FEATS", "oov_feats_acc", "{:.2f}", 100),
-    ("OOV AllTags", "oov_alltags_acc", "{:.2f}", 100),
+]
+COLUMNS = [
+    *ACCURACIES,
+    *((f"OOV {label}", f"oov_{key}", fmt, scale) for label, key, fmt, scale in ACCURACIES),
     ("UPOS+FEATS seen in train", "seen_pair_acc", "{:.2f}", 100),
     ("words/s (1 thread)", "words_per_second", "{:,.0f}", 1),
     ("train s to best dev", "train_seconds", "{:,.0f}", 1),
@@ -97,7 +97,7 @@ def comparisons(runs: Dict[str, List[Dict]]) -> str:
     """RETURNS (str): A line per attribute: is lstm_joint's difference to spacy_pair and
     to our single-target systems larger than the sum of their seed sds?"""
     lines = []
-    for label, key, _, _ in COLUMNS[:4]:
+    for label, key, _, _ in ACCURACIES:
         parts = [d for d in (difference(runs, key, o) for o in RIVALS) if d]
         if parts:
             lines.append(f"- {label}, lstm_joint " + "; ".join(parts) + ".")
@@ -210,7 +210,7 @@ def summary_table(by_treebank: Dict[str, Tuple[Dict[str, List[Dict]], Dict[str, 
         name, its runs and speeds.
     RETURNS (str): A Markdown table, means ± sd over seeds.
     """
-    keys = [c for c in COLUMNS if c[1] in ("upos_acc", "xpos_acc", "feats_acc", "alltags_acc")]
+    keys = ACCURACIES
     head = "| treebank | system | seeds | " + " | ".join(c[0] for c in keys) + " | words/s |"
     rows = [head, "|" + "---|" * (len(keys) + 4)]
     for treebank, (runs, speeds) in by_treebank.items():
