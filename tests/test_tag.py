@@ -17,8 +17,9 @@ from spacy.vocab import Vocab
 from typer.testing import CliRunner
 
 from spacy_lstm_tagger.cli.app import app
-from spacy_lstm_tagger.cli.tag import TagOptions, find_jobs, run_tag
+from spacy_lstm_tagger.cli.tag import TagOptions, run_tag
 from spacy_lstm_tagger.cli.tag_formats import TagInputError
+from spacy_lstm_tagger.cli.tag_jobs import find_jobs
 
 # A CoNLL-U sentence with a comment, a multiword token, an empty node and every column set.
 CONLLU = (

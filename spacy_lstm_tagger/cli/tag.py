@@ -4,7 +4,6 @@ Each output is written to `NAME.partial` and renamed when complete, so a file un
 name is always complete, and `--resume` skips it.
 """
 
-import glob
 import os
 import resource
 import sys
@@ -12,7 +11,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Callable, Iterable, Iterator, List, Optional, Tuple
 
 import tqdm
 from spacy.language import Language
@@ -28,6 +27,7 @@ from .tag_formats import (
     TagInputError,
     annotated_attrs,
 )
+from .tag_jobs import FileJob, find_jobs, pending_jobs
 
 PARTIAL_SUFFIX = ".partial"
 REJECTS_SUFFIX = ".rejects.jsonl"
@@ -42,14 +42,6 @@ class TagOptions:
     n_process: int = 1
     text_key: str = "text"
     skip_bad: bool = False
-
-
-@dataclass
-class FileJob:
-    """One input file and the output file it becomes."""
-
-    source: Path
-    target: Path
 
 
 @dataclass
@@ -83,53 +75,6 @@ class Summary:
 
 
 ProgressFn = Callable[[int, int], None]  # (bytes read, words tagged) since the last call
-
-
-def find_jobs(inputs: Iterable[str], output: Path, output_format: str) -> List[FileJob]:
-    """The input files (files, directories searched recursively, or glob patterns) and
-    their outputs: the same path relative to the input's directory, with the format's suffix.
-
-    inputs (Iterable[str]): Files, directories or glob patterns.
-    output (Path): The output directory.
-    output_format (str): "conllu", "jsonl" or "spacy".
-    RETURNS (List[FileJob]): One job per input file, in a stable order.
-    """
-    suffix = OUTPUT_SUFFIXES[output_format]
-    jobs: Dict[Path, FileJob] = {}
-    for pattern in inputs:
-        for source, relative in _expand_input(pattern, output):
-            target = output / relative.with_suffix(suffix)
-            other = jobs.get(target)
-            if other is not None and other.source.resolve() != source.resolve():
-                raise TagInputError(
-                    f"{other.source} and {source} would both be written to {target}. "
-                    "Rename one of them or tag them in separate runs."
-                )
-            jobs[target] = FileJob(source, target)
-    return list(jobs.values())
-
-
-def _expand_input(pattern: str, output: Path) -> List[Tuple[Path, Path]]:
-    """(file, path relative to its base directory) for one input argument."""
-    path = Path(pattern)
-    if path.is_file():
-        return [(path, Path(path.name))]
-    if path.is_dir():
-        base, files = path, sorted(p for p in path.rglob("*") if p.is_file())
-    else:
-        files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
-        if not files:
-            raise TagInputError(f"No input file matches {pattern!r}.")
-        magic = next(i for i, part in enumerate(path.parts) if glob.has_magic(part))
-        base = Path(*path.parts[:magic]) if magic else Path(".")
-    output = output.resolve()
-    found = []
-    for file_ in files:
-        relative = file_.relative_to(base)
-        hidden = any(part.startswith(".") for part in relative.parts)
-        if not hidden and output not in file_.resolve().parents:
-            found.append((file_, relative))
-    return found
 
 
 def tag_docs(
@@ -272,17 +217,6 @@ def run_local(
     attrs = annotated_attrs(nlp)
     for job in jobs:
         yield tag_file(nlp, job, opts, attrs, progress)
-
-
-def pending_jobs(jobs: List[FileJob], resume: bool, overwrite: bool) -> List[FileJob]:
-    """The jobs to run: without --resume or --overwrite, finished outputs stop the command."""
-    done = [job for job in jobs if job.target.exists()]
-    if done and not resume and not overwrite:
-        raise TagInputError(
-            f"{len(done)} output file(s) exist already, e.g. {done[0].target}. Rerun with "
-            "--resume to skip them, or --overwrite to tag them again."
-        )
-    return [job for job in jobs if not (resume and job.target.exists())]
 
 
 def run_tag(

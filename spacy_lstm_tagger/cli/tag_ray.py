@@ -11,8 +11,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
-from .tag import FileJob, FileResult, ProgressFn, TagOptions, bad_input_message, tag_file
+from .tag import FileResult, ProgressFn, TagOptions, bad_input_message, tag_file
 from .tag_formats import BadLineError, TagInputError, annotated_attrs
+from .tag_jobs import FileJob
 
 RAY_MISSING = (
     "The Ray engine needs Ray Data: pip install 'spacy-lstm-tagger[ray]' "
