@@ -15,13 +15,13 @@ from typing import Dict, Iterable, List
 import spacy
 import torch
 import typer
-from spacy.tokens import Doc, Token
+from spacy.tokens import Doc
 
 sys.path.insert(0, str(Path(__file__).parent))
 from measure import measure_speed  # noqa: E402
 
 from spacy_lstm_tagger.cli.corpus_io import gold_tokenized, read_corpus  # noqa: E402
-from spacy_lstm_tagger.cli.scores import gold_value, predicted_value  # noqa: E402
+from spacy_lstm_tagger.cli.scores import token_pairs  # noqa: E402
 
 # Each target attribute's name in the results.
 FIELDS = {"pos": "upos", "tag": "xpos", "morph": "feats"}
@@ -32,48 +32,34 @@ BFLOAT16 = ", bfloat16"
 app = typer.Typer(add_completion=False)
 
 
-def token_checks(gold: Token, pred: Token, attrs: Iterable[str]) -> Dict[str, bool]:
-    """Whether each written attribute of a token is right, and all three together.
-
-    gold (Token): The gold token.
-    pred (Token): The predicted token.
-    attrs (Iterable[str]): The attributes the system writes ("pos", "tag", "morph").
-    RETURNS (Dict[str, bool]): Keyed "upos", "xpos", "feats" and "alltags".
-    """
-    checks = {}
-    for attr in attrs:
-        # The rules of `report` and `crossval`: who is scored, and what is a value.
-        label = gold_value(gold, attr)
-        if label is not None:
-            checks[FIELDS[attr]] = label == predicted_value(pred, attr)
-    if set(attrs) == set(FIELDS) and len(checks) == len(FIELDS):
-        checks["alltags"] = all(checks.values())
-    return checks
-
-
 def tally(
     gold: List[Doc], docs: Iterable[Doc], attrs: List[str], train_forms: set, pairs: set
 ) -> Dict[str, List[int]]:
     """Count right and scored tokens, on all tokens and on out-of-vocabulary ones.
 
     pairs (set): The (UPOS, FEATS) pairs of the training corpus.
-    RETURNS (Dict[str, List[int]]): Per key: right, total, OOV right, OOV total. With
+    RETURNS (Dict[str, List[int]]): Per key (an attribute's field, and "alltags" when
+        all three are written and scored): right, total, OOV right, OOV total. With
         "pos" and "morph" written, "seen_pair" counts the tokens whose predicted
         (UPOS, FEATS) pair occurs in training: the others contradict their UPOS.
     """
     counts: Dict[str, List[int]] = {}
     both = {"pos", "morph"} <= set(attrs)
-    for gold_doc, doc in zip(gold, docs):
-        for g, p in zip(gold_doc, doc):
-            oov = g.text not in train_forms
-            checks = token_checks(g, p, attrs)
-            if both:
-                checks["seen_pair"] = (p.pos_, str(p.morph)) in pairs
-            for key, ok in checks.items():
-                c = counts.setdefault(key, [0, 0, 0, 0])
-                c[0], c[1] = c[0] + ok, c[1] + 1
-                if oov:
-                    c[2], c[3] = c[2] + ok, c[3] + 1
+    docs = list(docs)
+    # The rules of `report` and `crossval`: who is scored, and what is a value.
+    for doc_index, g, values in token_pairs(gold, docs, attrs):
+        checks = {FIELDS[attr]: label == guess for attr, (label, guess) in values.items()}
+        if set(attrs) == set(FIELDS) and len(checks) == len(FIELDS):
+            checks["alltags"] = all(checks.values())
+        if both:
+            p = docs[doc_index][g.i]
+            checks["seen_pair"] = (p.pos_, str(p.morph)) in pairs
+        oov = g.text not in train_forms
+        for key, ok in checks.items():
+            c = counts.setdefault(key, [0, 0, 0, 0])
+            c[0], c[1] = c[0] + ok, c[1] + 1
+            if oov:
+                c[2], c[3] = c[2] + ok, c[3] + 1
     return counts
 
 
