@@ -36,7 +36,11 @@ from dev_ablation import DATA, TREEBANKS  # noqa: E402
 from dev_ablation import convert as convert_train_dev  # noqa: E402
 from ewt import ROOT, git_commit, make_config, run, run_capped  # noqa: E402
 from joint_measure import BFLOAT16  # noqa: E402
-from joint_render import section, summary_table  # noqa: E402
+from joint_render import (  # noqa: E402
+    RESTRICTED,  # noqa: E402
+    section,
+    summary_table,
+)
 from measure import disk_mb  # noqa: E402
 from render import write_section  # noqa: E402
 
@@ -269,6 +273,7 @@ def measure_speed(results: Path, repeats: int) -> None:
     models = {n: r[0]["meta"]["model"] for n, r in runs.items() if r[0]["seed"] == 0}
     if "lstm_joint" in models:  # also in bfloat16, the opt-in precision
         models["lstm_joint" + BFLOAT16] = models["lstm_joint"]
+        models[RESTRICTED] = models["lstm_joint"]  # as the joint configs decode
     test = next(iter(runs.values()))[0]["meta"]["test"]
     cmd = [sys.executable, str(Path(__file__).parent / "joint_measure.py"), "speed", test]
     cmd += [f"{n}={m}" for n, m in models.items()] + ["--repeats", str(repeats)]

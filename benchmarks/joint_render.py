@@ -7,6 +7,8 @@ import statistics
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from joint_measure import RESTRICTED as RESTRICTED_SUFFIX
+
 # Column label, result key, format, and the scale of the value (accuracies in %).
 ACCURACIES = [
     ("UPOS", "upos_acc", "{:.2f}", 100),
@@ -25,7 +27,7 @@ COLUMNS = [
 # The systems that lstm_joint is compared with, attribute by attribute.
 RIVALS = ("spacy_pair", "lstm_upos", "lstm_xpos")
 # lstm_joint's models scored again with FEATS restricted to those seen with the UPOS.
-RESTRICTED = "lstm_joint, FEATS restricted by UPOS"
+RESTRICTED = "lstm_joint" + RESTRICTED_SUFFIX
 # Per attribute: its label, result key, spaCy's systems that write it, and our
 # single-target system for it (None: there is none).
 TARGETS: List[Tuple[str, str, Tuple[str, ...], Optional[str]]] = [
@@ -164,6 +166,17 @@ def targets(runs: Dict[str, List[Dict]], speeds: Dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+def speed_line(meta: Dict) -> str:
+    """RETURNS (str): How and when the speeds were measured (meta of speed.json)."""
+    if not meta:
+        return "- speed: not measured yet"
+    return (
+        f"- speed: {meta['date']}, commit `{meta['commit']}`, one torch thread, "
+        f"`nlp.pipe(batch_size=1000)`, median of {meta['repeats']} rounds after a warm-up, "
+        "seed 0 models"
+    )
+
+
 def section(title: str, runs: Dict[str, List[Dict]], speed_file: Path) -> str:
     """The Markdown section of a treebank, every figure read from the result files.
 
@@ -186,9 +199,7 @@ def section(title: str, runs: Dict[str, List[Dict]], speed_file: Path) -> str:
         f"- commits: `{distinct('commit')}`; results from {dates[0]} to {dates[-1]}",
         f"- training overrides: `{distinct('training_overrides')}`; quick: {distinct('quick')}",
         f"- machine: {distinct('machine')}; model-best (best on dev) of each training",
-        f"- speed: {speed_meta.get('date', 'not measured')}, commit "
-        f"`{speed_meta.get('commit', '')}`, one torch thread, `nlp.pipe(batch_size=1000)`, "
-        f"median of {speed_meta.get('repeats', '')} rounds after a warm-up, seed 0 models",
+        speed_line(speed_meta),
         "- mean ± sd over seeds; accuracies in %; AllTags: UPOS, XPOS and FEATS all right; "
         "UPOS+FEATS seen in train: the share of tokens whose predicted UPOS and FEATS occur "
         "together in the training corpus (the others contradict their UPOS)\n",
@@ -204,7 +215,8 @@ def section(title: str, runs: Dict[str, List[Dict]], speed_file: Path) -> str:
 
 
 def summary_table(by_treebank: Dict[str, Tuple[Dict[str, List[Dict]], Dict[str, float]]]) -> str:
-    """The README's table: the headline systems on each treebank with results.
+    """The README's table: every system on each treebank with results, and lstm_joint
+    with FEATS restricted by UPOS (as the joint configs decode).
 
     by_treebank (Dict[str, Tuple[Dict[str, List[Dict]], Dict[str, float]]]): Per treebank
         name, its runs and speeds.
@@ -214,7 +226,7 @@ def summary_table(by_treebank: Dict[str, Tuple[Dict[str, List[Dict]], Dict[str, 
     head = "| treebank | system | seeds | " + " | ".join(c[0] for c in keys) + " | words/s |"
     rows = [head, "|" + "---|" * (len(keys) + 4)]
     for treebank, (runs, speeds) in by_treebank.items():
-        for name, results in runs.items():
+        for name, results in with_restricted(runs).items():
             cells = [cell(values_of(results, key, scale), fmt) for _, key, fmt, scale in keys]
             speed = f"{speeds[name]:,.0f}" if name in speeds else ""
             row = [treebank, name, str(len(results)), *cells, speed]

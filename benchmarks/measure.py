@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Optional
 
 import spacy
 
@@ -62,12 +62,20 @@ def evaluate_system(model: Path, target: str, corpus: Dict[str, Path]) -> Dict[s
 
 
 def measure_speed(
-    models: Dict[str, Path], test: Path, repeats: int, bfloat16: Iterable[str] = ()
+    models: Dict[str, Path],
+    test: Path,
+    repeats: int,
+    bfloat16: Iterable[str] = (),
+    configs: Optional[Dict[str, Dict]] = None,
 ) -> Dict[str, float]:
     """Words per second of `nlp.pipe` over the test sentences (batch_size 1000), the
     systems interleaved in one process, median over the repetitions; the systems named
-    in `bfloat16` run their recurrent taggers in bfloat16 (`set_inference_precision`)."""
-    pipelines = {name: spacy.load(path) for name, path in models.items()}
+    in `bfloat16` run their recurrent taggers in bfloat16 (`set_inference_precision`),
+    and those in `configs` are loaded with that config override."""
+    configs = configs or {}
+    pipelines = {
+        name: spacy.load(path, config=configs.get(name, {})) for name, path in models.items()
+    }
     for name in bfloat16:
         set_inference_precision(pipelines[name], "bfloat16")
     any_nlp = next(iter(pipelines.values()))

@@ -85,7 +85,8 @@ def test_shipped_configs_show_only_their_targets_scores(config: str, columns: se
 @pytest.mark.slow
 def test_spacy_train_joint_config(joint_corpus: Path) -> None:
     """`spacy train configs/ewt_joint.cfg` (no --code) trains all three heads, shows their
-    three accuracies, and saves a pipeline that writes all three attributes."""
+    three accuracies, and saves a pipeline that writes all three attributes, each token's
+    FEATS one seen with its predicted UPOS in training (the config restricts them)."""
     overrides = [
         "--training.max_steps", "60", "--training.eval_frequency", "30",
         "--components.lstm_tagger.model.hidden_width", "32",
@@ -97,8 +98,13 @@ def test_spacy_train_joint_config(joint_corpus: Path) -> None:
     assert [col for col in header if col.endswith("_ACC")] == ["TAG_ACC", "POS_ACC", "MORPH_ACC"]
     meta = json.loads((joint_corpus / "out" / "model-best" / "meta.json").read_text())
     assert min(meta["performance"][f"{t}_acc"] for t in JOINT_TARGETS) > 0.5
-    doc = spacy.load(joint_corpus / "out" / "model-best")("The dog ate the apple .")
+    nlp = spacy.load(joint_corpus / "out" / "model-best")
+    doc = nlp("The dog ate the apple .")
     assert all(token.pos_ and token.tag_ and token.has_morph() for token in doc)
+    pipe = nlp.get_pipe("lstm_tagger")
+    assert pipe.restrict_morph_by_pos is True
+    seen = pipe.cfg["morph_by_pos"]
+    assert all((str(token.morph) or "_") in seen[token.pos_] for token in doc)
 
 
 LOAD_SCRIPT = """
