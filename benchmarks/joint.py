@@ -36,11 +36,7 @@ from dev_ablation import DATA, TREEBANKS  # noqa: E402
 from dev_ablation import convert as convert_train_dev  # noqa: E402
 from ewt import ROOT, git_commit, make_config, run, run_capped  # noqa: E402
 from joint_measure import BFLOAT16  # noqa: E402
-from joint_render import (  # noqa: E402
-    RESTRICTED,  # noqa: E402
-    section,
-    summary_table,
-)
+from joint_render import RESTRICTED, section, summary_table  # noqa: E402
 from measure import disk_mb  # noqa: E402
 from render import write_section  # noqa: E402
 

@@ -47,11 +47,12 @@ def tally(
     """
     counts: Dict[str, List[int]] = {}
     both = {"pos", "morph"} <= set(attrs)
+    all_three = set(attrs) == set(FIELDS)
     docs = list(docs)
     # The rules of `report` and `crossval`: who is scored, and what is a value.
     for doc_index, g, values in token_pairs(gold, docs, attrs):
         checks = {FIELDS[attr]: label == guess for attr, (label, guess) in values.items()}
-        if set(attrs) == set(FIELDS) and len(checks) == len(FIELDS):
+        if all_three and len(checks) == len(FIELDS):
             checks["alltags"] = all(checks.values())
         if both:
             p = docs[doc_index][g.i]
