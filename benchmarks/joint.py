@@ -19,6 +19,7 @@ from the result files.
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -49,12 +50,26 @@ SYSTEMS: Dict[str, Tuple[str, ...]] = {
     "spacy_tagger": ("tag",),
     "lstm_xpos": ("tag",),
     "spacy_morphologizer": ("pos", "morph"),
+    "lstm_vectors": ("pos", "tag", "morph"),
+    "spacy_pair_vectors": ("pos", "tag", "morph"),
+    "lstm_accuracy": ("pos", "tag", "morph"),
 }
-HEADLINE = ("lstm_joint", "spacy_pair")
+# The systems trained with every seed; the others with seed 0.
+HEADLINE = ("lstm_joint", "spacy_pair", "lstm_vectors", "spacy_pair_vectors", "lstm_accuracy")
+# Systems that read pretrained vectors: our shipped config (None: spaCy's) and the table
+# (benchmarks/vectors.py's dev ablations chose GloVe for the efficiency preset).
+VECTORS = DATA / "vectors"
+VECTOR_SYSTEMS = {
+    "lstm_vectors": ("{treebank}_joint_vectors.cfg", VECTORS / "glove_6B_50d_vectors"),
+    "lstm_accuracy": ("{treebank}_joint_accuracy.cfg", VECTORS / "en_core_web_md_vectors"),
+    "spacy_pair_vectors": (None, VECTORS / "en_core_web_md_vectors"),
+}
 # Systems whose config benchmarks/ewt.py writes (spaCy's with `spacy init config`), by
 # their name there; our single-target systems only on EWT.
 EWT_NAMES = {
     "spacy_pair": "spacy_tagger_morphologizer",
+    # As en_core_web_md is built: the efficiency shape with the static vectors.
+    "spacy_pair_vectors": "spacy_tagger_morphologizer",
     "spacy_tagger": "spacy_tagger",
     "spacy_morphologizer": "spacy_morphologizer",
     "lstm_upos": "lstm_tagger_upos",
@@ -93,6 +108,27 @@ def convert(treebank: str, corpus: Path) -> Dict[str, Path]:
     return paths
 
 
+def sample_train(corpus: Dict[str, Path], size: int, seed: int) -> Dict[str, Path]:
+    """Draw `size` training sentences at random (a fixed sample for each seed), once.
+
+    corpus (Dict[str, Path]): The converted splits.
+    size (int): The number of training sentences to keep.
+    seed (int): The seed of the sample.
+    RETURNS (Dict[str, Path]): The splits, with the sample as "train".
+    """
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    out = corpus["train"].with_name(f"{corpus['train'].stem}-n{size}-s{seed}.spacy")
+    if not out.exists():
+        docs = list(DocBin().from_disk(corpus["train"]).get_docs(Vocab()))
+        if size > len(docs):
+            raise typer.BadParameter(f"--train-size {size}: the corpus has {len(docs)}")
+        sample = sorted(random.Random(seed).sample(range(len(docs)), size))
+        DocBin(docs=[docs[i] for i in sample], store_user_data=True).to_disk(out)
+    return {**corpus, "train": out}
+
+
 def write_config(system: str, treebank: str, out: Path, log_file: Path) -> Path:
     """Write a system's training config, with a JSONL training log.
 
@@ -103,12 +139,19 @@ def write_config(system: str, treebank: str, out: Path, log_file: Path) -> Path:
     RETURNS (Path): out.
     """
     lang = TREEBANKS[treebank][2]
+    name, vectors = VECTOR_SYSTEMS.get(system, (None, None))
+    overrides = {"paths.vectors": str(vectors)} if vectors else {}
     if system.startswith("spacy") or (treebank == "ewt" and system in EWT_NAMES):
         make_config(EWT_NAMES[system], out, log_file)
-        config = util.load_config(out, overrides={"nlp.lang": lang})
+        if system == "spacy_pair_vectors":
+            overrides["components.tok2vec.model.embed.include_static_vectors"] = True
+        config = util.load_config(out, overrides={"nlp.lang": lang, **overrides})
     else:
-        overrides = {"training.logger.output_file": str(log_file), **SINGLE_TARGET.get(system, {})}
-        config = util.load_config(ROOT / "configs" / f"{treebank}_joint.cfg", overrides=overrides)
+        name = name or "{treebank}_joint.cfg"
+        overrides["training.logger.output_file"] = str(log_file)
+        overrides.update(SINGLE_TARGET.get(system, {}))
+        path = ROOT / "configs" / name.format(treebank=treebank)
+        config = util.load_config(path, overrides=overrides)
     config.to_disk(out)
     return out
 
@@ -194,7 +237,12 @@ def rescore(results: Path, corpus: Dict[str, Path]) -> None:
 
 
 def run_job(
-    system: str, seed: int, treebank: str, dirs: Dict[str, Path], overrides: List[str], meta: Dict
+    system: str,
+    seed: int,
+    treebank: str,
+    dirs: Dict[str, Path],
+    overrides: List[str],
+    meta: Dict,
 ) -> Path:
     """Train and score one (system, seed) from scratch, then write its result file.
 
@@ -328,6 +376,10 @@ def main(
         False, "--rescore", help="Only score the saved models again, then render"
     ),
     repeats: int = typer.Option(5, help="Timed speed rounds (median), after a warm-up"),
+    train_size: Optional[int] = typer.Option(
+        None, help="Train on this many sentences drawn at random (a learning curve)"
+    ),
+    sample_seed: int = typer.Option(0, help="Seed of the --train-size sample"),
     work: Path = typer.Option(ROOT / "benchmarks" / "work" / "joint", help="Scratch folder"),
     markdown: Path = typer.Option(ROOT / "BENCHMARKS.md", help="Markdown file to write"),
 ) -> None:
@@ -338,8 +390,10 @@ def main(
     if quick:
         max_steps, eval_frequency = 100, 50
         markdown = Path(tempfile.mkstemp(prefix=f"joint-{treebank}-", suffix=".md")[1])
-    results = (work / "quick_results" if quick else ROOT / "benchmarks/results/joint") / treebank
+    name = treebank + (f"_n{train_size}_s{sample_seed}" if train_size else "")
+    results = (work / "quick_results" if quick else ROOT / "benchmarks/results/joint") / name
     results.mkdir(parents=True, exist_ok=True)
+    sample = (train_size, sample_seed) if train_size else None
     failed: List[str] = []
     if rescore_only:
         rescore(results, convert(treebank, work / "corpus" / treebank))
@@ -348,18 +402,14 @@ def main(
         if eval_frequency:
             overrides += ["--training.eval_frequency", str(eval_frequency)]
         todo = plan(list(systems or SYSTEMS), seeds, results)
-        failed = train_missing(
-            treebank,
-            todo,
-            jobs,
-            overrides,
-            work / ("quick_runs" if quick else "runs"),
-            results,
-            quick,
-        )
-    if speed or (not (render_only or rescore_only) and speed_missing(results)):
+        runs = work / ("quick_runs" if quick else "runs")
+        failed = train_missing(treebank, todo, jobs, overrides, runs, results, quick, sample)
+    # A learning curve's models are not timed, and benchmarks/vectors.py renders them.
+    timed = speed or (not (render_only or rescore_only) and speed_missing(results))
+    if timed and not sample:
         measure_speed(results, repeats)
-    render(treebank, results, markdown, None if quick else ROOT / "README.md")
+    if not sample:
+        render(treebank, results, markdown, None if quick else ROOT / "README.md")
     if failed:
         print("Failed:", failed, "- rerun to retry them", flush=True)
         raise typer.Exit(1)
@@ -373,6 +423,7 @@ def train_missing(
     runs: Path,
     results: Path,
     quick: bool,
+    sample: Optional[Tuple[int, int]] = None,
 ) -> List[str]:
     """Train and score (system, seed) pairs, `jobs` at once.
 
@@ -383,9 +434,12 @@ def train_missing(
     runs (Path): The folder of the training folders (RUNS/TREEBANK/SYSTEM_sSEED).
     results (Path): The folder of the result files.
     quick (bool): Whether this is a quick check.
+    sample (Optional[Tuple[int, int]]): Train on a sample: its size and seed.
     RETURNS (List[str]): The failed ones.
     """
     corpus = convert(treebank, runs.parent / "corpus" / treebank)
+    if sample:
+        corpus = sample_train(corpus, *sample)
     meta = {
         "commit": git_commit(),
         "command": "python benchmarks/joint.py " + " ".join(sys.argv[1:]),
@@ -393,9 +447,10 @@ def train_missing(
         "quick": quick,
         "training_overrides": overrides,
         "test": str(corpus["test"]),
+        "train": str(corpus["train"]),
     }
     print(f"{len(todo)} trainings to run:", todo, flush=True)
-    dirs = {**corpus, "runs": runs / treebank, "results": results}
+    dirs = {**corpus, "runs": runs / results.name, "results": results}
     return run_all(todo, jobs, treebank=treebank, dirs=dirs, overrides=overrides, meta=meta)
 
 

@@ -2,11 +2,16 @@
 
 from .layers.char_model import build_char_embed
 from .layers.char_module import CharEncoder
-from .layers.embed import build_concat_hash_embed, build_word_char_embed
+from .layers.embed import (
+    build_concat_hash_embed,
+    build_concat_hash_embed_v2,
+    build_word_char_embed,
+)
 from .layers.encoders import encoders
 from .layers.joint_model import build_joint_tagger
 from .layers.paths import reference_paths
 from .layers.precision import make_inference_precision, set_inference_precision
+from .layers.static_vectors import build_static_vectors
 from .layers.tagger_model import build_lstm_tagger
 from .layers.torch_module import RecurrentTagger
 from .pipeline.scorer import make_tagger_scorer
@@ -21,8 +26,10 @@ __all__ = [
     "__version__",
     "build_char_embed",
     "build_concat_hash_embed",
+    "build_concat_hash_embed_v2",
     "build_joint_tagger",
     "build_lstm_tagger",
+    "build_static_vectors",
     "build_word_char_embed",
     "encoders",
     "make_inference_precision",

@@ -135,3 +135,24 @@ class TaggerErrors:
         "weights come from different pipelines. Copy the component's directory from "
         "one pipeline, or retrain it."
     )
+    VECTORS_EMPTY = (
+        "spacy-lstm-tagger: the tagger reads static vectors (include_static_vectors = true, "
+        "or a StaticVectors layer), but the pipeline's vectors table is empty. Name a "
+        "table in [initialize] vectors, e.g. `--paths.vectors en_core_web_md` or the path "
+        "of a pipeline with vectors, or set include_static_vectors = false."
+    )
+    VECTORS_WIDTH = (
+        "spacy-lstm-tagger: the tagger was trained with static vectors {trained} wide, but "
+        "the pipeline's vectors table is {found} wide, so it is a different table. Load "
+        "the pipeline with the vectors it was saved with (they are in its vocab/ "
+        "directory), or retrain the component with [initialize] vectors set to the new "
+        "table."
+    )
+    VECTORS_SETTING = (
+        "spacy-lstm-tagger: static vectors {setting} = {value!r} is not valid: width "
+        "must be a positive integer or null (no projection), dropout in [0, 1)."
+    )
+    VECTORS_KEY_ATTR = (
+        "spacy-lstm-tagger: static vectors key_attr = {value!r} is not valid. Valid "
+        "values: {valid}; use LOWER for a lowercased table such as GloVe."
+    )

@@ -59,6 +59,34 @@ def char_tok2vec(kind: str = "lstm", words: Optional[Dict] = None) -> Dict:
     }
 
 
+# The width of the small vectors tables the tests build (a user's clone has no vectors).
+VECTORS_WIDTH = 6
+
+
+def vectors_tok2vec(**settings) -> Dict:
+    """char_tok2vec with `ConcatHashEmbed.v2` words that read the vocab's static vectors;
+    `settings` override the words' settings."""
+    words = {
+        "@architectures": "spacy-lstm-tagger.ConcatHashEmbed.v2",
+        "width": 8,
+        "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+        "rows": [500, 100, 200, 100],
+        "include_static_vectors": True,
+        "vectors_width": None,
+        "vectors_attr": "ORTH",
+        "vectors_dropout": 0.0,
+        **settings,
+    }
+    return char_tok2vec(words=words)
+
+
+def add_vectors(vocab, words: Sequence[str], width: int = VECTORS_WIDTH, seed: int = 0) -> None:
+    """Give each word (as written) a random vector of its own in `vocab.vectors`."""
+    rng = numpy.random.default_rng(seed)
+    for word in dict.fromkeys(words):
+        vocab.set_vector(word, rng.normal(size=width).astype("float32"))
+
+
 def small_model(**overrides) -> Dict:
     """The small model config with some settings changed."""
     return {**SMALL_MODEL, **overrides}
@@ -166,6 +194,48 @@ def trained_char_nlp(demo_records) -> Language:
     nlp = make_nlp("tag", tok2vec=char_tok2vec())
     examples = records_to_examples(nlp, demo_records[:40])
     return train_nlp(nlp, examples, n_iter=40, learn_rate=0.01)
+
+
+# Demo words left out of the test vectors table, so that some tokens have no vector.
+NO_VECTOR_WORDS = ("banana", "singer", "Sarah")
+
+
+def demo_vector_words(records: List[Dict]) -> List[str]:
+    """The words of the demo records that the test vectors table has."""
+    return [w for r in records for w in r["words"] if w not in NO_VECTOR_WORDS]
+
+
+@pytest.fixture(scope="session")
+def trained_vectors_nlp(demo_records) -> Language:
+    """trained_char_nlp's tagger with static vectors beside its words, from a small
+    random table of the demo words (less NO_VECTOR_WORDS). Do not modify."""
+    spacy.util.fix_random_seed(0)
+    nlp = make_nlp("tag", tok2vec=vectors_tok2vec())
+    add_vectors(nlp.vocab, demo_vector_words(demo_records))
+    examples = records_to_examples(nlp, demo_records[:40])
+    return train_nlp(nlp, examples, n_iter=40, learn_rate=0.01)
+
+
+@pytest.fixture(scope="session")
+def vectors_dir(tmp_path_factory, demo_records) -> Path:
+    """A pipeline directory with only a small vectors table, for `[initialize] vectors`."""
+    nlp = spacy.blank("en")
+    add_vectors(nlp.vocab, demo_vector_words(demo_records))
+    path = tmp_path_factory.mktemp("vectors") / "vectors"
+    nlp.to_disk(path)
+    return path
+
+
+def load_shipped_config(path: Path, vectors: Path):
+    """A shipped config, with [paths] vectors pointing at `vectors` if it reads vectors
+    (the shipped value names a package this machine may not have).
+
+    RETURNS (Config): The config, interpolated.
+    """
+    raw = spacy.util.load_config(path, interpolate=False)
+    has_vectors = raw.get("paths", {}).get("vectors") is not None
+    overrides = {"paths.vectors": str(vectors)} if has_vectors else {}
+    return spacy.util.load_config(path, overrides=overrides)
 
 
 # The dropout rate the default model is trained with, as `[training] dropout` would give.

@@ -9,7 +9,12 @@ import numpy
 import pytest
 import spacy
 import torch
-from conftest import SHIPPED_CONFIGS, records_to_examples, training_examples
+from conftest import (
+    SHIPPED_CONFIGS,
+    load_shipped_config,
+    records_to_examples,
+    training_examples,
+)
 from spacy.language import Language
 from spacy.training import Example
 from thinc.api import Adam, set_dropout_rate
@@ -144,11 +149,11 @@ def test_torch_modules_are_built_on_thincs_current_device(monkeypatch) -> None:
 
 
 @pytest.mark.parametrize("config_path", CONFIGS, ids=lambda path: path.name)
-def test_every_shipped_config_pickles(config_path: Path, demo_records) -> None:
+def test_every_shipped_config_pickles(config_path: Path, demo_records, vectors_dir) -> None:
     """`pickle.dumps(nlp)` (what `nlp.pipe(n_process=...)` does under spawn and
     forkserver) works for every shipped config, and the copy tags with the same
     probabilities."""
-    config = spacy.util.load_config(config_path)
+    config = load_shipped_config(config_path, vectors_dir)
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     examples = training_examples(nlp, demo_records)
     nlp.initialize(lambda: examples)

@@ -70,6 +70,7 @@ def test_init_labels_writes_a_label_set_per_target(joint_corpus: Path, demo_reco
         ("ewt_upos.cfg", {"pos_acc"}),
         ("ewt_xpos.cfg", {"tag_acc"}),
         ("ewt_joint.cfg", {"pos_acc", "tag_acc", "morph_acc"}),
+        ("ewt_joint_vectors.cfg", {"pos_acc", "tag_acc", "morph_acc"}),
         ("gdt_joint.cfg", {"pos_acc", "tag_acc", "morph_acc"}),
     ],
 )
@@ -83,22 +84,26 @@ def test_shipped_configs_show_only_their_targets_scores(config: str, columns: se
 
 
 @pytest.mark.slow
-def test_spacy_train_joint_config(joint_corpus: Path) -> None:
+@pytest.mark.parametrize("config_name", ["ewt_joint.cfg", "ewt_joint_vectors.cfg"])
+def test_spacy_train_joint_config(config_name: str, joint_corpus: Path, vectors_dir) -> None:
     """`spacy train configs/ewt_joint.cfg` (no --code) trains all three heads, shows their
     three accuracies, and saves a pipeline that writes all three attributes, each token's
-    FEATS one seen with its predicted UPOS in training (the config restricts them)."""
+    FEATS one seen with its predicted UPOS in training (the config restricts them). The
+    vectors preset does the same with `--paths.vectors` and saves the vectors with it."""
     overrides = [
         "--training.max_steps", "60", "--training.eval_frequency", "30",
         "--components.lstm_tagger.model.hidden_width", "32",
         "--components.lstm_tagger.model.depth", "1",
+        "--paths.vectors", str(vectors_dir),
     ]  # fmt: skip
-    config = str(CONFIGS / "ewt_joint.cfg")
+    config = str(CONFIGS / config_name)
     stdout = spacy_cli("train", config, "--output", "out", *overrides, cwd=joint_corpus)
     header = next(line for line in stdout.splitlines() if "SCORE" in line).split()
     assert [col for col in header if col.endswith("_ACC")] == ["TAG_ACC", "POS_ACC", "MORPH_ACC"]
     meta = json.loads((joint_corpus / "out" / "model-best" / "meta.json").read_text())
     assert min(meta["performance"][f"{t}_acc"] for t in JOINT_TARGETS) > 0.5
     nlp = spacy.load(joint_corpus / "out" / "model-best")
+    assert nlp.vocab.vectors.shape == spacy.load(vectors_dir).vocab.vectors.shape
     doc = nlp("The dog ate the apple .")
     assert all(token.pos_ and token.tag_ and token.has_morph() for token in doc)
     pipe = nlp.get_pipe("lstm_tagger")

@@ -13,7 +13,7 @@ from typing import Dict, List
 
 import pytest
 import spacy
-from conftest import SHIPPED_CONFIGS, training_examples
+from conftest import SHIPPED_CONFIGS, load_shipped_config, training_examples
 from spacy.language import Language
 
 from spacy_lstm_tagger.cli.demo import load_demo_records
@@ -77,9 +77,10 @@ def run_script(tmp_path: Path, start_method: str, pipelines: List[Path], mode: s
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-def shipped_pipeline(config_path: Path, records: List[Dict], out: Path) -> Path:
+def shipped_pipeline(config_path: Path, records: List[Dict], out: Path, vectors: Path) -> Path:
     """Build a shipped config, train its tagger briefly with dropout on, save it."""
-    nlp = spacy.util.load_model_from_config(spacy.util.load_config(config_path), auto_fill=True)
+    config = load_shipped_config(config_path, vectors)
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     examples = training_examples(nlp, records)
     optimizer = nlp.initialize(lambda: examples)
     # The parser is initialized, not trained: the toy trees are not parses.
@@ -91,11 +92,12 @@ def shipped_pipeline(config_path: Path, records: List[Dict], out: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def shipped_pipelines(tmp_path_factory) -> Dict[str, Path]:
-    """Every shipped config, trained briefly and saved: pipeline directories by config name."""
+def shipped_pipelines(tmp_path_factory, vectors_dir) -> Dict[str, Path]:
+    """Every shipped config, trained briefly and saved: pipeline directories by config name
+    (those with vectors read a small test table)."""
     out = tmp_path_factory.mktemp("shipped")
     records = load_demo_records()
-    return {path.name: shipped_pipeline(path, records, out) for path in CONFIGS}
+    return {path.name: shipped_pipeline(path, records, out, vectors_dir) for path in CONFIGS}
 
 
 @pytest.fixture(scope="module")

@@ -102,11 +102,14 @@ def fresh_venv(tmp: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_package_installs_and_loads_in_fresh_env(trained_char_nlp, tmp_path):
-    # The character model: its three architectures must resolve in the fresh env too.
-    """`spacy package` of the character model installs with pip in a fresh environment, pulls
-    this package in through its requirements, and loads with the same tags and probabilities."""
-    trained_nlp = trained_char_nlp
+@pytest.mark.parametrize("fixture", ["trained_char_nlp", "trained_vectors_nlp"])
+def test_package_installs_and_loads_in_fresh_env(fixture, request, tmp_path):
+    # The character model: its three architectures must resolve in the fresh env too;
+    # the vectors model: its vectors must travel in the package.
+    """`spacy package` of the character model, and of the one with static vectors, installs
+    with pip in a fresh environment, pulls this package in through its requirements, and
+    loads with the same tags and probabilities."""
+    trained_nlp = request.getfixturevalue(fixture)
     dist = tmp_path / "dist"
     build_project_wheel(tmp_path, dist)
     package_dir = build_pipeline_package(trained_nlp, tmp_path, dist)

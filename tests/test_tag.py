@@ -425,3 +425,21 @@ def test_summary_is_printed(tmp_path: Path, model_dir: Path):
     for label, value in (("records read", 3), ("docs tagged", 1), ("rejected", 1), ("blank", 1)):
         line = next(x for x in result.output.splitlines() if label in x)
         assert line.split()[-1] == str(value), line
+
+
+def test_vectors_pipeline_tags_alike_in_every_local_engine(
+    tmp_path: Path, trained_vectors_nlp: Language
+):
+    """A pipeline with static vectors, loaded from disk by the command, writes the tags
+    the pipeline gives in this process, in one process and in two."""
+    model = tmp_path / "vectors_tagger"
+    trained_vectors_nlp.to_disk(model)
+    src = write_inputs(tmp_path / "in")
+    tag(model, [src], tmp_path / "one")
+    opts = TagOptions(output_format="conllu", batch_size=2, n_process=2)
+    run_tag(str(model), [str(src)], tmp_path / "two", opts)
+    one = tmp_path / "one" / "a.conllu"
+    assert (tmp_path / "two" / "a.conllu").read_bytes() == one.read_bytes()
+    tags = [line.split("\t")[4] for line in one.read_text().splitlines() if "\t" in line]
+    words = [["The", "dog", "ate", "the", "apple", "."], ["A", "cat", "sat", "."]]
+    assert tags == [t for w in words for t in tags_of(trained_vectors_nlp, w)]

@@ -31,6 +31,13 @@ def model_dir(tmp_path_factory, trained_nlp) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def vectors_model_dir(tmp_path_factory, trained_vectors_nlp) -> Path:
+    path = tmp_path_factory.mktemp("model") / "vectors_tagger"
+    trained_vectors_nlp.to_disk(path)
+    return path
+
+
 def write_corpus(folder: Path) -> Path:
     """Text, JSONL, CoNLL-U (with a multiword token) and a blank line, in a tree."""
     (folder / "sub").mkdir(parents=True)
@@ -44,10 +51,14 @@ def write_corpus(folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("fmt", ["conllu", "spacy"])
+@pytest.mark.parametrize(
+    "fmt,model", [("conllu", "model_dir"), ("spacy", "model_dir"), ("conllu", "vectors_model_dir")]
+)
 def test_ray_files_are_byte_identical(
-    tmp_path: Path, model_dir: Path, ray_cluster, fmt: str, monkeypatch
+    tmp_path: Path, request, ray_cluster, fmt: str, model: str, monkeypatch
 ):
+    """The Ray engine writes the local engine's files, also for a pipeline with vectors."""
+    model_dir = request.getfixturevalue(model)
     src = write_corpus(tmp_path / "in")
     opts = TagOptions(output_format=fmt, batch_size=7)
     local = run_tag(str(model_dir), [str(src)], tmp_path / "local", opts)

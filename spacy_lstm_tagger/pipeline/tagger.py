@@ -18,6 +18,7 @@ from thinc.types import Floats2d, Ints2d
 
 from ..errors import OWN_PREFIX, TaggerErrors
 from ..layers.joint_model import get_heads, set_heads
+from ..layers.static_vectors import check_vocab as check_vectors
 from ..layers.tagger_converters import split_rows
 from ..layers.tagger_model import get_torch_module, validate_weights
 from .labels import Labels, TargetLabels
@@ -284,6 +285,7 @@ class LSTMTagger(TargetLabels, TrainablePipe):
             raise ValueError(message) from err
         heads = [len(head.labels) for head in self._heads()]
         validate_weights(self.model, sum(heads), self.name, source)
+        check_vectors(self.model, self.vocab)
         stored = get_heads(self.model)
         if stored and stored != heads:
             message = TaggerErrors.HEADS_MISMATCH.format(
