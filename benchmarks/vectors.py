@@ -17,6 +17,7 @@ are `joint.py`'s systems and result files; `render` reads them all.
 import json
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -25,6 +26,7 @@ import typer
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dev_ablation import DATA  # noqa: E402
+from ewt import git_commit  # noqa: E402
 from joint import load_runs, load_speeds  # noqa: E402
 from joint_render import ACCURACIES, cell, mean_of, table, values_of, verdict  # noqa: E402
 from render import write_section  # noqa: E402
@@ -32,6 +34,7 @@ from render import write_section  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 ABLATION_FILE = RESULTS / "vectors" / "dev_ablation.jsonl"
+SPEED_FILE = RESULTS / "vectors" / "dev_speed.json"
 MD = DATA / "vectors" / "en_core_web_md_vectors"
 GLOVE = DATA / "vectors" / "glove_6B_50d_vectors"
 WORDS = "components.lstm_tagger.model.tok2vec.words"
@@ -97,16 +100,40 @@ def ablate(
         list(pool.map(lambda name: run_ablation(name, work), todo))
 
 
+def speed(
+    work: Path = typer.Option(ROOT / "benchmarks" / "work" / "vectors", help="Scratch folder"),
+    repeats: int = typer.Option(5, help="Timed rounds (median), after a warm-up"),
+) -> None:
+    """Time every ablation's model on dev in one process (one thread, interleaved),
+    into SPEED_FILE. Run it on an otherwise idle machine."""
+    dev = work / "corpus" / "ewt" / "en_ewt-ud-dev.spacy"
+    models = [f"{name}={work / name / 'model-best'}" for name in read_ablations()]
+    cmd = [sys.executable, str(Path(__file__).parent / "joint_measure.py"), "speed", str(dev)]
+    cmd += [*models, "--repeats", str(repeats)]
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "commit": git_commit()}
+    result = {"meta": {**meta, "repeats": repeats, "data": "EWT dev"}}
+    result["words_per_second"] = json.loads(out.strip().splitlines()[-1])
+    SPEED_FILE.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result["words_per_second"]))
+
+
 def ablation_table(lines: Dict[str, Dict]) -> str:
-    """RETURNS (str): One row per ablation: its settings and its best dev accuracies."""
-    head = "| run | overrides | best step | dev UPOS | dev XPOS | dev FEATS | wall s |"
-    rows = [head, "|---|---|---|---|---|---|---|"]
+    """RETURNS (str): One row per ablation: its settings, its best dev accuracies, and
+    its words/s against `base` (SPEED_FILE)."""
+    speeds = json.loads(SPEED_FILE.read_text())["words_per_second"] if SPEED_FILE.exists() else {}
+    head = "| run | overrides | best step | dev UPOS | dev XPOS | dev FEATS | wall s | words/s |"
+    rows = [head, "|---|---|---|---|---|---|---|---|"]
     for name, line in lines.items():
-        shown = " ".join(o.replace(str(DATA) + "/", "") for o in line["overrides"])
+        shown = " ".join(o.replace(str(DATA / "vectors") + "/", "") for o in line["overrides"][2:])
         shown = shown.replace(f"--{WORDS}.", "words.").replace(f"--{MODEL}.", "model.")
         dev = [f"{100 * line['dev'].get(k, 0):.2f}" for k in ("pos_acc", "tag_acc", "morph_acc")]
         rows.append(f"| {name} | `{shown}` | {line['step']} | " + " | ".join(dev) + " |")
         rows[-1] += f" {line['wall_s']:,} |"
+        if name in speeds and "base" in speeds:
+            rows[-1] += f" {speeds[name]:,.0f} ({speeds[name] / speeds['base']:.2f}×) |"
+        else:
+            rows[-1] += " |"
     return "\n".join(rows)
 
 
@@ -168,10 +195,12 @@ def render(markdown: Path = typer.Option(ROOT / "BENCHMARKS.md", help="File to w
     speeds = load_speeds(folder)
     text = "\n".join(
         [
-            "## Pretrained vectors: UD English EWT\n",
             f"### Dev ablations ({ABLATION_STEPS} steps, seed 0, best dev of the run)\n",
-            "`python benchmarks/vectors.py ablate --jobs 2`, each with `OMP_NUM_THREADS=1`; "
-            f"vectors from `{DATA.relative_to(ROOT.parent)}/vectors`.\n",
+            "`python benchmarks/vectors.py ablate --jobs 2`, each with `OMP_NUM_THREADS=1`, "
+            "on top of the run's config (`base`: ewt_joint.cfg; the others: "
+            "ewt_joint_vectors.cfg); the tables are in `../shared/data/vectors/`. words/s: "
+            "`python benchmarks/vectors.py speed`, EWT dev, one thread, median of 5 rounds; "
+            "wall s includes the time the trainings shared the machine.\n",
             ablation_table(read_ablations()),
             "\n### Test set, trained to convergence (joint.py's result files)\n",
             table(runs, speeds),
@@ -187,6 +216,7 @@ def render(markdown: Path = typer.Option(ROOT / "BENCHMARKS.md", help="File to w
 
 app = typer.Typer(add_completion=False)
 app.command()(ablate)
+app.command()(speed)
 app.command()(render)
 
 if __name__ == "__main__":

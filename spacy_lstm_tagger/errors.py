@@ -50,7 +50,7 @@ class TaggerErrors:
     )
     LISTENER_WIDTH = (
         "Component '{name}' listens to '{upstream}', whose token vectors are "
-        "{upstream_width} wide, but its Tok2VecListener has width = {width}. Set "
+        "{upstream_width} wide, but its listener has width = {width}. Set "
         "[components.{name}.model.tok2vec] width = {upstream_width}."
     )
     INPUT_WIDTH = (

@@ -71,6 +71,7 @@ def test_init_labels_writes_a_label_set_per_target(joint_corpus: Path, demo_reco
         ("ewt_xpos.cfg", {"tag_acc"}),
         ("ewt_joint.cfg", {"pos_acc", "tag_acc", "morph_acc"}),
         ("ewt_joint_vectors.cfg", {"pos_acc", "tag_acc", "morph_acc"}),
+        ("ewt_joint_accuracy.cfg", {"pos_acc", "tag_acc", "morph_acc"}),
         ("gdt_joint.cfg", {"pos_acc", "tag_acc", "morph_acc"}),
     ],
 )

@@ -27,7 +27,7 @@ WIDTH = 16
 PIECES = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", *string.ascii_letters, *string.digits]
 PIECES += list(string.punctuation)
 TEXTS = ["The dog ate the apple .", "Sarah saw a banana near the river ."]
-N_UPDATES = 15
+N_UPDATES = 30
 
 
 def transformer_config(hidden_width: int = WIDTH) -> Dict:
@@ -187,7 +187,7 @@ def test_training_lowers_the_loss_and_fine_tunes_the_transformer(trained) -> Non
     """The tagger's loss falls, and its gradient reaches the transformer's weights."""
     losses = [step["lstm_tagger"] for step in trained["losses"]]
     assert all(numpy.isfinite(losses))
-    assert losses[-1] < 0.9 * losses[0]
+    assert losses[-1] < 0.8 * losses[0]
     after = transformer_weights(trained["nlp"])
     assert any(not torch.equal(a, b) for a, b in zip(trained["initial_weights"], after))
 
@@ -219,10 +219,10 @@ def test_saved_pipeline_loads_with_the_same_tags_and_probabilities(trained, tmp_
 
 
 def test_listener_narrower_than_the_transformer_is_refused(tmp_path) -> None:
-    """A listener width other than the transformer's hidden width is refused with an
-    error that gives the width, before any weights are trained."""
+    """A listener width other than the transformer's hidden width stops `initialize`
+    with an error that gives both widths (as for a tok2vec listener)."""
     nlp = make_trf_nlp(write_pieces(tmp_path), width=2 * WIDTH)
     examples = joint_examples(nlp, load_demo_records()[:2])
-    with pytest.raises(ValueError, match=f"{WIDTH} wide"):
-        optimizer = nlp.initialize(lambda: examples)
-        nlp.update(examples, sgd=optimizer)
+    message = f"whose token vectors are {WIDTH} wide, but its listener has width = {2 * WIDTH}"
+    with pytest.raises(ValueError, match=message):
+        nlp.initialize(lambda: examples)

@@ -8,7 +8,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 import numpy
 from spacy.errors import Errors
 from spacy.language import Language
-from spacy.pipeline import Tok2Vec, TrainablePipe
+from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import ensure_path
@@ -221,11 +221,13 @@ class LSTMTagger(TargetLabels, TrainablePipe):
         self.model.initialize(X=doc_sample, Y=label_sample)
 
     def _check_listener_width(self, nlp: Optional[Language]) -> None:
-        """Refuse a Tok2VecListener whose width differs from its upstream tok2vec's."""
+        """Refuse a listener whose width differs from its upstream component's: a
+        tok2vec, or a transformer (spacy-curated-transformers) that has `listener_map`."""
         for upstream, proc in nlp.pipeline if nlp is not None else []:
-            if not isinstance(proc, Tok2Vec) or not proc.model.has_dim("nO"):
+            listeners = getattr(proc, "listener_map", {}).get(self.name, [])
+            if not listeners or not proc.model.has_dim("nO"):
                 continue
-            for listener in proc.listener_map.get(self.name, []):
+            for listener in listeners:
                 if listener.get_dim("nO") != proc.model.get_dim("nO"):
                     raise ValueError(
                         TaggerErrors.LISTENER_WIDTH.format(
