@@ -128,7 +128,8 @@ def ablation_table(lines: Dict[str, Dict]) -> str:
         shown = " ".join(o.replace(str(DATA / "vectors") + "/", "") for o in line["overrides"][2:])
         shown = shown.replace(f"--{WORDS}.", "words.").replace(f"--{MODEL}.", "model.")
         dev = [f"{100 * line['dev'].get(k, 0):.2f}" for k in ("pos_acc", "tag_acc", "morph_acc")]
-        rows.append(f"| {name} | `{shown}` | {line['step']} | " + " | ".join(dev) + " |")
+        shown = f"`{shown}`" if shown else "none"
+        rows.append(f"| {name} | {shown} | {line['step']} | " + " | ".join(dev) + " |")
         rows[-1] += f" {line['wall_s']:,} |"
         if name in speeds and "base" in speeds:
             rows[-1] += f" {speeds[name]:,.0f} ({speeds[name] / speeds['base']:.2f}×) |"
