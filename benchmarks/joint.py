@@ -51,13 +51,17 @@ def saved_best(log: List[Dict]) -> Dict:
     return max(reversed(log), key=lambda record: record["score"])
 
 
-def train(config: Path, out: Path, corpus: Dict[str, Path], overrides: List[str]) -> Dict:
+def train(
+    config: Path, out: Path, corpus: Dict[str, Path], overrides: List[str], minutes: float = 0
+) -> Dict:
     """Train with `spacy train` in a fresh process; RETURNS its training figures.
 
     config (Path): The config, with its JSONL log at out/train.jsonl.
     out (Path): The output folder (model-best, model-last).
     corpus (Dict[str, Path]): The converted splits.
     overrides (List[str]): Further `spacy train` overrides (seeds, steps).
+    minutes (float): Stop the training after this long (0: no cap); the result then says
+        stopped_by "time_cap", and model-best is the best model found until then.
     RETURNS (Dict): Seconds to best dev and in all, best step and dev scores, peak RSS.
     """
     cmd = [
@@ -67,7 +71,7 @@ def train(config: Path, out: Path, corpus: Dict[str, Path], overrides: List[str]
         *overrides,
     ]  # fmt: skip
     start = time.time()
-    status, peak = run_capped(cmd, out / "train.log", 0)
+    status, peak = run_capped(cmd, out / "train.log", minutes)
     log = read_log(out / "train.jsonl")
     best = saved_best(log)
     meta_file = out / "model-best" / "meta.json"
@@ -141,7 +145,7 @@ def run_job(
     out.mkdir(parents=True)
     config = write_config(system, treebank, out / "config.cfg", out / "train.jsonl")
     seeds = ["--system.seed", str(seed), "--training.seed", str(seed)]
-    info = train(config, out, dirs, [*seeds, *overrides])
+    info = train(config, out, dirs, [*seeds, *overrides], meta["time_cap_minutes"])
     scores = evaluate(system, out / "model-best", dirs)
     result = {
         "system": system,
@@ -252,6 +256,9 @@ def main(
     jobs: int = typer.Option(1, help="Trainings at once (one thread each)"),
     systems: Optional[List[str]] = typer.Option(None, "--system", help="Only these systems"),
     max_steps: int = typer.Option(50000, help="Step cap, far beyond convergence"),
+    time_cap: float = typer.Option(
+        0, help="Minutes a training may run (0: none): fit a seed into a session"
+    ),
     eval_frequency: Optional[int] = typer.Option(None, help="Steps between dev scores"),
     quick: bool = typer.Option(False, help="100 steps, results in WORK/quick_results"),
     speed: bool = typer.Option(False, help="Only re-measure the speed, then render"),
@@ -287,7 +294,9 @@ def main(
             overrides += ["--training.eval_frequency", str(eval_frequency)]
         todo = plan(list(systems or SYSTEMS), seeds, results)
         runs = work / ("quick_runs" if quick else "runs")
-        failed = train_missing(treebank, todo, jobs, overrides, runs, results, quick, sample)
+        failed = train_missing(
+            treebank, todo, jobs, overrides, runs, results, quick, sample, time_cap
+        )
     # A learning curve's models are not timed, and benchmarks/vectors.py renders them.
     timed = speed or (not (render_only or rescore_only) and speed_missing(results))
     if timed and not sample:
@@ -308,6 +317,7 @@ def train_missing(
     results: Path,
     quick: bool,
     sample: Optional[Tuple[int, int]] = None,
+    time_cap: float = 0,
 ) -> List[str]:
     """Train and score (system, seed) pairs, `jobs` at once.
 
@@ -319,6 +329,7 @@ def train_missing(
     results (Path): The folder of the result files.
     quick (bool): Whether this is a quick check.
     sample (Optional[Tuple[int, int]]): Train on a sample: its size and seed.
+    time_cap (float): Minutes each training may run (0: no cap).
     RETURNS (List[str]): The failed ones.
     """
     corpus = convert(treebank, runs.parent / "corpus" / treebank)
@@ -329,6 +340,7 @@ def train_missing(
         "command": "python benchmarks/joint.py " + " ".join(sys.argv[1:]),
         "machine": "2 CPU cores, no GPU",
         "quick": quick,
+        "time_cap_minutes": time_cap,
         "training_overrides": overrides,
         "test": str(corpus["test"]),
         "train": str(corpus["train"]),

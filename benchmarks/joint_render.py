@@ -74,7 +74,10 @@ def table(runs: Dict[str, List[Dict]], speeds: Dict[str, float]) -> str:
             else:
                 values = values_of(results, key, scale)
             cells.append(cell(values, fmt))
-        rows.append(f"| {name} | {len(results)} | " + " | ".join(cells) + " |")
+        capped = sum(r.get("stopped_by") == "time_cap" for r in results)
+        # A seed stopped by joint.py's --time-cap may not have converged: say so.
+        shown = f"{name} ({capped} stopped by the time cap)" if capped else name
+        rows.append(f"| {shown} | {len(results)} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
