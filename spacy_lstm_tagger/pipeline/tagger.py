@@ -29,6 +29,7 @@ from .targets import (
     head_truths,
     heads_loss,
     predicted_values,
+    target_attrs,
     validate_targets,
     write_values,
 )
@@ -329,10 +330,13 @@ class LSTMTagger(TargetLabels, TrainablePipe):
         if not sum(lengths):
             return
         ids = numpy.concatenate([numpy.asarray(doc_ids) for doc_ids in batch_label_ids])
-        for target, values in predicted_values(self.vocab, self._heads(), ids).items():
-            for doc, doc_values in zip(docs, split_rows(self.model.ops, values, lengths)):
-                if len(doc):
-                    write_values(doc, target, doc_values, self.cfg["overwrite"])
+        values = predicted_values(self.vocab, self._heads(), ids)
+        attrs = target_attrs(values)
+        # All targets of a doc in one array: one to_array and one from_array call per doc.
+        stacked = numpy.stack(list(values.values()), axis=1)
+        for doc, doc_values in zip(docs, split_rows(self.model.ops, stacked, lengths)):
+            if len(doc):
+                write_values(doc, attrs, doc_values, self.cfg["overwrite"])
 
     def update(
         self,

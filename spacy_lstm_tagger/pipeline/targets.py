@@ -196,20 +196,25 @@ def label_values(vocab: Vocab, target: str, labels: Sequence[str]) -> numpy.ndar
     return numpy.asarray(values, dtype="uint64")
 
 
-def write_values(doc: Doc, target: str, values: numpy.ndarray, overwrite: bool) -> None:
-    """Write one value per token to a target's attribute; a value already set is kept
-    unless `overwrite` (spaCy's tagger and morphologizer do the same).
+def target_attrs(targets: Iterable[str]) -> List[int]:
+    """RETURNS (List[int]): The attribute id each target writes, in order."""
+    return [ATTR_IDS[TARGETS[target]] for target in targets]
+
+
+def write_values(doc: Doc, attrs: List[int], values: numpy.ndarray, overwrite: bool) -> None:
+    """Write every target's values to a doc in one `from_array` call; a value already
+    set is kept unless `overwrite` (spaCy's tagger and morphologizer do the same).
 
     doc (Doc): The doc.
-    target (str): The target.
-    values (numpy.ndarray): One uint64 value per token.
+    attrs (List[int]): The attribute ids (`target_attrs`).
+    values (numpy.ndarray): uint64 values, shape (n_tokens, len(attrs)).
     overwrite (bool): Whether to replace values that are already set.
     """
-    attr = ATTR_IDS[TARGETS[target]]
     if not overwrite:
-        current = doc.to_array(attr)
+        # reshape: to_array returns a 1-d array for a list of one attribute.
+        current = doc.to_array(attrs).reshape(values.shape)
         values = numpy.where(current == 0, values, current)
-    doc.from_array([attr], values.reshape(-1, 1))
+    doc.from_array(attrs, values)
 
 
 def collect_labels(
