@@ -1,14 +1,18 @@
 """The `lstm_tagger` component: factory, prediction, training, labels and scoring."""
 
+import importlib
+import inspect
 import subprocess
 import sys
 import textwrap
 from itertools import cycle, islice
+from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
 import numpy
 import pytest
 import spacy
+import tomllib
 from conftest import (
     make_nlp,
     predicted_labels,
@@ -20,10 +24,11 @@ from conftest import (
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
+from spacy.util import registry
 from torch import nn
 
-from spacy_lstm_tagger import build_lstm_tagger
 from spacy_lstm_tagger.layers.tagger_model import get_torch_module
+from spacy_lstm_tagger.pipeline.tagger import DEFAULT_MODEL
 
 # Settings the overfitting test trains with: both targets, both rnn types, one direction.
 OVERFIT_SETTINGS: Dict[str, Tuple[str, Dict]] = {
@@ -86,9 +91,27 @@ def test_factory_and_architecture_found_without_import(tmp_path) -> None:
     ]
 
 
-def test_architecture_resolves() -> None:
-    """The registered architecture name resolves to `build_lstm_tagger`."""
-    assert spacy.registry.architectures.get("spacy-lstm-tagger.LSTMTagger.v1") is build_lstm_tagger
+@pytest.mark.parametrize(
+    "group,registry_name",
+    [
+        ("spacy_factories", "factories"),
+        ("spacy_architectures", "architectures"),
+        ("spacy_callbacks", "callbacks"),
+        ("spacy_scorers", "scorers"),
+    ],
+)
+def test_every_registered_name_has_its_entry_point(group: str, registry_name: str) -> None:
+    """Each name the package registers has an entry point in pyproject.toml that names
+    the very function registered, so `spacy train` and `spacy package` find it without
+    `--code`; a decorator without its entry point fails here."""
+    pyproject = Path(__file__).parent.parent / "pyproject.toml"
+    points = tomllib.loads(pyproject.read_text())["project"]["entry-points"][group]
+    table = getattr(registry, registry_name)
+    own = {name for name in table.get_all() if name.startswith(("spacy-lstm-tagger.", "lstm_"))}
+    assert own and own == set(points)
+    for name, target in points.items():
+        module, attr = target.split(":")
+        assert table.get(name) is getattr(importlib.import_module(module), attr)
 
 
 def test_use_before_initialize_is_e109() -> None:
@@ -318,3 +341,18 @@ def test_initialize_with_labels_from_label_data(trained_nlp, demo_records) -> No
     # Output column i is label i of the sorted labels, the unseen ones included.
     doc = nlp("The dog ate the apple .")
     assert [token.tag_ for token in doc] == predicted_labels(nlp, [doc.text])[0]
+
+
+@pytest.mark.parametrize(
+    "name", ["spacy-lstm-tagger.LSTMTagger.v1", "spacy-lstm-tagger.LSTMTagger.v2"]
+)
+def test_builder_defaults_equal_the_factory_default(name: str) -> None:
+    """A config that leaves out an argument of either builder gets what the factory's
+    default model sets."""
+    defaults = {
+        key: param.default
+        for key, param in inspect.signature(registry.architectures.get(name)).parameters.items()
+        if param.default is not inspect.Parameter.empty
+    }
+    expected = {k: v for k, v in DEFAULT_MODEL.items() if k in defaults and k != "tok2vec"}
+    assert expected and {k: defaults[k] for k in expected} == expected

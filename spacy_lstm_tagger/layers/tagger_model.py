@@ -35,9 +35,9 @@ def build_lstm_tagger(
     tok2vec: Model[List[Doc], List[Floats2d]],
     rnn_type: str = "lstm",
     hidden_width: int = 128,
-    depth: int = 1,
+    depth: int = 2,
     bidirectional: bool = True,
-    dropout: float = 0.2,
+    dropout: float = 0.33,
     word_dropout: float = 0.1,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
