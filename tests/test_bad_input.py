@@ -22,10 +22,8 @@ from spacy.training import Example
 from thinc.api import Config, registry
 
 from spacy_lstm_tagger.cli.demo import DEMO_CONFIG, records_to_docbin
+from spacy_lstm_tagger.errors import PREFIX, EmptyCorpusError, WeightsError
 from spacy_lstm_tagger.layers.tagger_model import get_torch_module
-
-NO_LABELS = "found no labels: no token in the training examples has a value for"
-UNKNOWN_LABEL = "cannot learn the gold label"
 
 
 def initialized_nlp(records: List[Dict], **model_overrides) -> Language:
@@ -48,7 +46,7 @@ def unannotated(nlp: Language, records: List[Dict]) -> List[Example]:
 @pytest.mark.parametrize("get_examples", [lambda: [], lambda: iter([])], ids=["list", "gen"])
 def test_empty_corpus(get_examples: Callable) -> None:
     """An empty training corpus raises TypeError (as spaCy's E930) with our message."""
-    with pytest.raises(TypeError, match="the training corpus is empty. Check"):
+    with pytest.raises(TypeError, match=r"\[E001\]"):
         make_nlp().initialize(get_examples)
 
 
@@ -57,7 +55,7 @@ def test_corpus_without_the_target_annotation(demo_records, target: str, attr: s
     """A corpus without the target attribute is refused, naming the attribute."""
     nlp = make_nlp(target)
     examples = unannotated(nlp, demo_records[:5])
-    with pytest.raises(ValueError, match=f"{NO_LABELS} {re.escape(attr)}"):
+    with pytest.raises(ValueError, match=rf"\[E014\] .* value for {re.escape(attr)}"):
         nlp.initialize(lambda: examples)
 
 
@@ -70,7 +68,7 @@ def test_initialize_labels_that_miss_a_gold_label(demo_records, gold_tag, label)
     gold = Doc(nlp.vocab, words=["the", "dogs"], tags=["DT", gold_tag])
     examples = [Example(Doc(nlp.vocab, words=["the", "dogs"]), gold)]
     nlp.initialize(lambda: examples)
-    with pytest.raises(ValueError, match=f"{UNKNOWN_LABEL} '{label}': .* of its 2 labels"):
+    with pytest.raises(ValueError, match=rf"\[E002\] .* label '{label}': .* of its 2 labels"):
         nlp.update(examples)
 
 
@@ -163,11 +161,12 @@ def spacy_train_stderr(tmp_path: Path, train_docs: DocBin, labels: Optional[List
     return result.stderr
 
 
-def assert_raised_here(stderr: str, message: str, error: str = "ValueError") -> None:
-    """The error is ours: the last line carries the exception type and the message,
-    and the innermost frame of the final traceback is in this package, not in torch
-    or thinc."""
-    assert stderr.strip().splitlines()[-1].startswith(f"{error}: {message}")
+def assert_raised_here(stderr: str, code: str, error: str = "LSTMTaggerError") -> None:
+    """The error is ours: the last line carries the package's exception class and the
+    message's code, and the innermost frame of the final traceback is in this package,
+    not in torch or thinc."""
+    last_line = stderr.strip().splitlines()[-1]
+    assert last_line.startswith(f"spacy_lstm_tagger.errors.{error}: {PREFIX}[{code}]")
     final_traceback = stderr.rsplit("Traceback (most recent call last)", 1)[1]
     innermost = re.findall(r'File "([^"]+)"', final_traceback)[-1]
     assert "spacy_lstm_tagger" in innermost, innermost
@@ -177,8 +176,9 @@ def assert_raised_here(stderr: str, message: str, error: str = "ValueError") -> 
 def test_spacy_train_empty_corpus(tmp_path: Path) -> None:
     """`spacy train` on an empty corpus fails with our message, raised in this package."""
     stderr = spacy_train_stderr(tmp_path, DocBin())
-    # TypeError, as spaCy's own components raise for no examples (E930).
-    assert_raised_here(stderr, "Component 'lstm_tagger' got no training examples", "TypeError")
+    # A TypeError too, as spaCy's own components raise for no examples (E930).
+    assert issubclass(EmptyCorpusError, TypeError)
+    assert_raised_here(stderr, "E001", "EmptyCorpusError")
 
 
 @pytest.mark.slow
@@ -187,7 +187,7 @@ def test_spacy_train_labels_that_miss_gold_labels(tmp_path: Path, demo_records) 
     `spacy init labels`."""
     docs = records_to_docbin(demo_records[:10], spacy.blank("en").vocab)
     stderr = spacy_train_stderr(tmp_path, docs, labels=["DET", "NOUN"])
-    assert_raised_here(stderr, f"Component 'lstm_tagger' {UNKNOWN_LABEL}")
+    assert_raised_here(stderr, "E002")
     assert "spacy init labels" in stderr
 
 
@@ -197,13 +197,14 @@ def test_spacy_train_labels_that_miss_gold_labels(tmp_path: Path, demo_records) 
 @pytest.mark.parametrize(
     "overrides,message",
     [
-        ({"rnn_type": "transformer"}, "Unknown rnn_type 'transformer'.*Choose one of: gru, lstm"),
-        ({"hidden_width": 0}, "hidden_width must be a positive integer, got 0"),
-        ({"depth": -1}, "depth must be a positive integer, got -1"),
-        ({"nO": 0}, "nO must be a positive integer, got 0"),
-        ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
-        ({"dropout": -0.1}, r"dropout must be in \[0, 1\), got -0.1"),
-        ({"word_dropout": 1.5}, r"word_dropout must be in \[0, 1\), got 1.5"),
+        # The code, and the setting and value the message names.
+        ({"rnn_type": "transformer"}, r"\[E113\] .*'transformer'.*Choose one of: gru, lstm"),
+        ({"hidden_width": 0}, r"\[E101\] hidden_width .* got 0"),
+        ({"depth": -1}, r"\[E101\] depth .* got -1"),
+        ({"nO": 0}, r"\[E101\] nO .* got 0"),
+        ({"dropout": 1.0}, r"\[E102\] dropout .* got 1.0"),
+        ({"dropout": -0.1}, r"\[E102\] dropout .* got -0.1"),
+        ({"word_dropout": 1.5}, r"\[E102\] word_dropout .* got 1.5"),
     ],
     ids=["rnn_type", "hidden_width", "depth", "nO", "dropout_1", "dropout_neg", "word_dropout"],
 )
@@ -224,9 +225,9 @@ def test_hidden_width_of_wrong_type_refused(value) -> None:
 @pytest.mark.parametrize(
     "config,message",
     [
-        ({"label_smoothing": -0.1}, r"label_smoothing must be in \[0, 1\)"),
-        ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\)"),
-        ({"target": "lemma"}, "Invalid target 'lemma'.*Valid values: 'tag', 'pos'"),
+        ({"label_smoothing": -0.1}, r"\[E018\] .* got -0.1"),
+        ({"label_smoothing": 1.0}, r"\[E018\] .* got 1.0"),
+        ({"target": "lemma"}, r"\[E007\] .*'lemma'.*Valid values: 'tag', 'pos'"),
     ],
 )
 def test_bad_component_settings_refused_when_built(config: Dict, message: str) -> None:
@@ -240,7 +241,7 @@ def test_config_nO_that_disagrees_with_the_labels(demo_records, nO: int) -> None
     """An nO that disagrees with the number of labels is refused at initialize."""
     nlp = make_nlp(nO=nO)
     examples = records_to_examples(nlp, demo_records[:10])
-    with pytest.raises(ValueError, match=f"has \\d+ labels, but its model is set to {nO} outputs"):
+    with pytest.raises(ValueError, match=rf"\[E005\] .* set to {nO} outputs"):
         nlp.initialize(lambda: examples)
 
 
@@ -253,7 +254,7 @@ def test_listener_width_that_disagrees_with_the_upstream_tok2vec(demo_records) -
     listener = {"@architectures": "spacy.Tok2VecListener.v1", "width": 96, "upstream": "*"}
     nlp.add_pipe("lstm_tagger", config={"model": small_model(tok2vec=listener)})
     examples = records_to_examples(nlp, demo_records[:5])
-    message = "listens to 'tok2vec', whose token vectors are 64 wide.*width = 96. Set"
+    message = r"\[E006\] .*'tok2vec', whose token vectors are 64 wide.*width = 96"
     with pytest.raises(ValueError, match=message):
         nlp.initialize(lambda: examples)
 
@@ -262,7 +263,7 @@ def test_token_vectors_of_another_width_than_the_weights(trained_nlp) -> None:
     """Token vectors of another width than the weights expect are refused with both widths."""
     layer = trained_nlp.get_pipe("lstm_tagger").model.get_ref("output_layer")
     width = layer.get_dim("nI")
-    message = f"token vectors are {2 * width} wide, but the recurrent layer was built for {width}"
+    message = rf"\[E100\] .* {2 * width} wide, but the recurrent layer was built for {width}\."
     with pytest.raises(ValueError, match=message):
         layer.predict([layer.ops.alloc2f(3, 2 * width)])
 
@@ -306,7 +307,7 @@ def cut(path: Path, keep: float) -> None:
     path.write_bytes(data[: int(len(data) * keep)])
 
 
-BROKEN = "truncated or corrupted, or was saved with a different model config"
+BROKEN = r"\[E152\]"
 # How to damage the component's directory, and what the error says is wrong.
 MODEL_FILE_DAMAGE: Dict[str, Tuple[Callable[[Path], object], str]] = {
     "truncated": (lambda d: cut(d / "model", 0.5), BROKEN),
@@ -318,15 +319,16 @@ MODEL_FILE_DAMAGE: Dict[str, Tuple[Callable[[Path], object], str]] = {
     ),
     "torch_payload_cut": (
         lambda d: (d / "model").write_bytes(corrupt_torch_payload((d / "model").read_bytes())),
-        "stored torch weights could not be read",
+        # The model's own error, nested in the component's.
+        r"\[E151\] .*: \[E157\]",
     ),
-    "missing": (lambda d: (d / "model").unlink(), "its weights file .* is missing"),
+    "missing": (lambda d: (d / "model").unlink(), r"\[E150\]"),
     "cfg_label_removed": (
         lambda d: drop_a_label(d / "cfg"),
-        "cfg lists {n1} labels, .* {n} outputs",
+        r"\[E153\] .* {n1} labels, .* {n} outputs",
     ),
-    "cfg_missing": (lambda d: (d / "cfg").unlink(), "cfg lists 0 labels, .* {n} outputs"),
-    "nan_weights": (save_nan_weights, "contain NaN or infinite values"),
+    "cfg_missing": (lambda d: (d / "cfg").unlink(), r"\[E153\] .* 0 labels, .* {n} outputs"),
+    "nan_weights": (save_nan_weights, r"\[E154\]"),
 }
 
 
@@ -338,7 +340,7 @@ def test_spacy_load_of_a_damaged_model_file(saved_pipeline, trained_nlp, tmp_pat
     change, problem = MODEL_FILE_DAMAGE[damage]
     n_labels = len(trained_nlp.get_pipe("lstm_tagger").labels)
     change(path / "lstm_tagger")
-    with pytest.raises(ValueError, match=problem.format(n=n_labels, n1=n_labels - 1)) as error:
+    with pytest.raises(WeightsError, match=problem.format(n=n_labels, n1=n_labels - 1)) as error:
         spacy.load(path)
     assert "component 'lstm_tagger'" in str(error.value)
     assert str(path / "lstm_tagger" / "model") in str(error.value)
@@ -348,7 +350,7 @@ def test_spacy_load_of_a_damaged_model_file(saved_pipeline, trained_nlp, tmp_pat
 def test_from_bytes_of_damaged_bytes(trained_nlp, keep: float) -> None:
     """`from_bytes` of cut bytes says the data is truncated or corrupted."""
     data = trained_nlp.get_pipe("lstm_tagger").to_bytes()
-    with pytest.raises(ValueError, match=f"from the bytes data: it is {BROKEN}"):
+    with pytest.raises(ValueError, match=rf"{BROKEN} .* from the bytes data"):
         make_nlp().get_pipe("lstm_tagger").from_bytes(data[: int(len(data) * keep)])
 
 
@@ -367,7 +369,7 @@ def test_nan_weights_stop_training_with_a_clear_error(demo_records, where: str) 
         embed = next(node for node in model.walk() if node.name.startswith("hashembed"))
         embed.get_param("E")[:] = numpy.inf
     examples = records_to_examples(nlp, demo_records[:8])
-    with pytest.raises(ValueError, match="produced NaN or infinite scores.*Lower .*learn_rate"):
+    with pytest.raises(ValueError, match=r"\[E004\]"):
         nlp.update(examples)
 
 

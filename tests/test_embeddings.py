@@ -50,10 +50,10 @@ def test_encode_forms_shares_rows_between_tokens_of_one_form() -> None:
 @pytest.mark.parametrize(
     "settings,message",
     [
-        ({"kind": "transformer"}, "kind must be one of"),
-        ({"kind": "lstm", "width": 15}, "must be even"),
-        ({"max_chars": 1}, "max_chars must be an integer of at least 2"),
-        ({"rows": True}, "rows must be an integer"),
+        ({"kind": "transformer"}, r"\[E104\] .*'transformer'"),
+        ({"kind": "lstm", "width": 15}, r"\[E106\] .* got 15"),
+        ({"max_chars": 1}, r"\[E105\] .*max_chars .* at least 2"),
+        ({"rows": True}, r"\[E105\] .*rows .* got True"),
     ],
 )
 def test_bad_settings_are_refused(settings: dict, message: str) -> None:
@@ -81,9 +81,9 @@ def test_concat_hash_embed_width_and_settings() -> None:
     docs = [Doc(spacy.blank("en").vocab, words=w) for w in (["Hello", "world"], [])]
     model.initialize(X=docs)
     assert [y.shape for y in model.predict(docs)] == [(2, 16), (0, 16)]
-    with pytest.raises(ValueError, match="one rows value per attribute"):
+    with pytest.raises(ValueError, match=r"\[E117\]"):
         build_concat_hash_embed(8, ["NORM", "SHAPE"], [100])
-    with pytest.raises(ValueError, match="width must be a positive integer"):
+    with pytest.raises(ValueError, match=r"\[E118\] .*width"):
         build_concat_hash_embed(0, ["NORM"], [100])
 
 

@@ -173,11 +173,11 @@ def test_mark_token_shows_a_window():
 def test_targets_need_attr_without_lstm_tagger():
     """Without an `lstm_tagger`, the attributes must be given, among tag, pos and morph;
     given ones are kept in their order, each once."""
-    with pytest.raises(EvaluationInputError, match="--attr"):
+    with pytest.raises(EvaluationInputError, match=r"\[E205\]"):
         tagger_targets(spacy.blank("en"))
     assert tagger_targets(spacy.blank("en"), "pos") == ["pos"]
     assert tagger_targets(spacy.blank("en"), ["morph", "tag", "morph"]) == ["morph", "tag"]
-    with pytest.raises(EvaluationInputError, match="Invalid --attr 'lemma'.*'morph'"):
+    with pytest.raises(EvaluationInputError, match=r"\[E204\] .*'lemma'.*'morph'"):
         tagger_targets(spacy.blank("en"), ["pos", "lemma"])
 
 

@@ -223,6 +223,6 @@ def test_listener_narrower_than_the_transformer_is_refused(tmp_path) -> None:
     with an error that gives both widths (as for a tok2vec listener)."""
     nlp = make_trf_nlp(write_pieces(tmp_path), width=2 * WIDTH)
     examples = joint_examples(nlp, load_demo_records()[:2])
-    message = f"whose token vectors are {WIDTH} wide, but its listener has width = {2 * WIDTH}"
+    message = rf"\[E006\] .* {WIDTH} wide, but its listener has width = {2 * WIDTH}"
     with pytest.raises(ValueError, match=message):
         nlp.initialize(lambda: examples)

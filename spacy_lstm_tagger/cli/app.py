@@ -8,6 +8,8 @@ from typing import Iterator, List, Optional
 import typer
 from wasabi import msg
 
+from ..errors import Errors
+
 app = typer.Typer(
     name="spacy-lstm-tagger",
     help="A recurrent (LSTM/GRU) part-of-speech tagger for spaCy.",
@@ -174,4 +176,4 @@ def tag_cli(
                 ray_options=ray_options if engine == "ray" else None,
             )
         except KeyboardInterrupt:
-            msg.fail("Interrupted. Finished files are kept: rerun with --resume.", exits=130)
+            msg.fail(Errors.E216, exits=130)

@@ -9,14 +9,12 @@ from spacy.training import Example
 from spacy.training.converters import conllu_to_docs
 from spacy.vocab import Vocab
 
+# EvaluationInputError is defined in ..errors; the cli modules import it from here.
+from ..errors import Errors, EvaluationInputError
 from ..pipeline.tagger import LSTMTagger
 from .scores import ATTRS
 
 CONLLU_SUFFIXES = (".conllu", ".conll")
-
-
-class EvaluationInputError(ValueError):
-    """Bad input to `crossval` or `report`; the message names the problem and the fix."""
 
 
 def read_corpus(path: Union[str, Path], vocab: Vocab) -> List[Doc]:
@@ -28,19 +26,16 @@ def read_corpus(path: Union[str, Path], vocab: Vocab) -> List[Doc]:
     """
     path = Path(path)
     if not path.is_file():
-        raise EvaluationInputError(f"Corpus file not found: {path}")
+        raise EvaluationInputError(Errors.E200.format(path=path))
     suffix = path.suffix.lower()
     if suffix == ".spacy":
         docs = list(DocBin().from_disk(path).get_docs(vocab))
     elif suffix in CONLLU_SUFFIXES:
         docs = _read_conllu(path, vocab)
     else:
-        raise EvaluationInputError(
-            f"Cannot read {path}: the corpus must be a spaCy DocBin (.spacy) or a "
-            "CoNLL-U file (.conllu). Convert other formats with `python -m spacy convert`."
-        )
+        raise EvaluationInputError(Errors.E201.format(path=path))
     if not docs:
-        raise EvaluationInputError(f"The corpus {path} holds no documents.")
+        raise EvaluationInputError(Errors.E202.format(path=path))
     return docs
 
 
@@ -50,10 +45,7 @@ def _read_conllu(path: Path, vocab: Vocab) -> List[Doc]:
         # One doc per sentence, so that folds and examples split by sentence.
         sentences = DocBin(docs=conllu_to_docs(text, n_sents=1, no_print=True))
     except (ValueError, IndexError) as err:
-        raise EvaluationInputError(
-            f"Cannot read {path} as CoNLL-U ({err}). Each token line needs 10 "
-            "tab-separated columns and sentences are separated by a blank line."
-        ) from err
+        raise EvaluationInputError(Errors.E203.format(path=path, err=err)) from err
     # The converter makes docs in a vocab of its own: move them into ours.
     return list(sentences.get_docs(vocab))
 
@@ -96,7 +88,7 @@ def chosen_attrs(attrs: Optional[Union[str, Sequence[str]]]) -> Optional[List[st
     valid = ", ".join(repr(name) for name in ATTRS)
     for attr in attrs:
         if attr not in ATTRS:
-            raise EvaluationInputError(f"Invalid --attr {attr!r}. Valid values: {valid}.")
+            raise EvaluationInputError(Errors.E204.format(attr=attr, valid=valid))
     return list(dict.fromkeys(attrs))
 
 
@@ -122,8 +114,5 @@ def tagger_targets(nlp: Language, attrs: Optional[Union[str, Sequence[str]]] = N
     }
     if not targets:
         valid = ", ".join(repr(name) for name in ATTRS)
-        raise EvaluationInputError(
-            "Cannot tell which attributes to score: the pipeline has no lstm_tagger "
-            f"component. Choose them with --attr ({valid}; repeat it for several)."
-        )
+        raise EvaluationInputError(Errors.E205.format(valid=valid))
     return list(targets)

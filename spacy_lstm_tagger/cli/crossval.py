@@ -27,6 +27,7 @@ from spacy.training import Example
 from spacy.vocab import Vocab
 from wasabi import msg
 
+from ..errors import Errors
 from .corpus_io import (
     EvaluationInputError,
     chosen_attrs,
@@ -55,9 +56,9 @@ def make_folds(
     RETURNS (List[Dict[str, List[int]]]): Per fold, sorted indices under "train", "dev", "test".
     """
     if n_folds < 2:
-        raise EvaluationInputError(f"--folds must be at least 2, got {n_folds}.")
+        raise EvaluationInputError(Errors.E208.format(n_folds=n_folds))
     if not 0.0 < dev_fraction < 1.0:
-        raise EvaluationInputError(f"--dev-fraction must be in (0, 1), got {dev_fraction}.")
+        raise EvaluationInputError(Errors.E209.format(dev_fraction=dev_fraction))
     order = list(range(n_docs))
     random.Random(seed).shuffle(order)
     # Dealing round-robin makes the test parts differ in size by at most one.
@@ -69,10 +70,7 @@ def make_folds(
         random.Random(f"{seed}/{i}").shuffle(rest)
         n_dev = max(1, round(len(rest) * dev_fraction))
         if not test or len(rest) <= n_dev:
-            raise EvaluationInputError(
-                f"The corpus has {n_docs} documents: too few for {n_folds} folds with a "
-                "test, dev and training part each. Use fewer --folds or a larger corpus."
-            )
+            raise EvaluationInputError(Errors.E210.format(n_docs=n_docs, n_folds=n_folds))
         parts = {"train": rest[n_dev:], "dev": rest[:n_dev], "test": list(test)}
         folds.append({name: sorted(parts[name]) for name in PARTS})
     return folds
@@ -116,10 +114,7 @@ def run_crossval(
         results.append(_run_fold(config_path, docs, fold, fold_dir, overrides, restart, attrs))
     targets = fold_targets(results[0])
     if any(fold_targets(result) != targets for result in results):
-        raise EvaluationInputError(
-            f"The folds in {output_dir} scored different attributes (an earlier run used "
-            "another --attr). Pass --restart to score all folds the same way."
-        )
+        raise EvaluationInputError(Errors.E211.format(output_dir=output_dir))
     summary = {
         "config": str(config_path),
         "corpus": str(corpus_path),
@@ -206,10 +201,8 @@ def _run_fold(
         _check_same_split(fold_dir, fold)
         result = srsly.read_json(scores_path)
         if attrs is not None and fold_targets(result) != attrs:
-            raise EvaluationInputError(
-                f"{fold_dir} was scored on {fold_targets(result)}, not on the --attr "
-                f"{attrs} of this run. Pass --restart to score all folds the same way."
-            )
+            message = Errors.E212.format(fold_dir=fold_dir, found=fold_targets(result), attrs=attrs)
+            raise EvaluationInputError(message)
         msg.info(f"Skipping this fold: {scores_path} exists (use --restart to train it again)")
         return result
     fold_dir.mkdir(parents=True, exist_ok=True)
@@ -249,10 +242,7 @@ def score_fold(
     counts = score_tokens(test_docs, preds, targets)
     for attr in targets:
         if not counts["attrs"][attr]["tokens"]:
-            raise EvaluationInputError(
-                f"No held-out token of {name} has a gold {attr!r} value to score. Check that "
-                "the corpus is annotated for the attribute, or choose others with --attr."
-            )
+            raise EvaluationInputError(Errors.E213.format(name=name, attr=attr))
     accuracies = {attr: counts["attrs"][attr]["accuracy"] for attr in targets}
     all_tags = None
     if len(targets) > 1:
@@ -276,11 +266,7 @@ def _check_same_split(fold_dir: Path, fold: Dict[str, List[int]]) -> None:
     """Refuse to reuse a finished fold whose documents differ from this run's split."""
     split_path = fold_dir / SPLIT_FILE
     if not split_path.exists() or srsly.read_json(split_path) != fold:
-        raise EvaluationInputError(
-            f"{fold_dir} holds a fold made with another split (a different corpus, "
-            "--folds, --seed or --dev-fraction). Pass --restart to train it again, "
-            "or choose another --output directory."
-        )
+        raise EvaluationInputError(Errors.E214.format(fold_dir=fold_dir))
 
 
 def _number(value: Optional[float]) -> str:

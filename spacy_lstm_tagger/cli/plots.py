@@ -9,6 +9,8 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy
 
+from ..errors import Errors
+
 DPI = 120
 
 
@@ -21,10 +23,7 @@ def require_matplotlib() -> Tuple[Any, Any]:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as err:
-        raise ImportError(
-            "The report's pictures need matplotlib, which is not installed. Install it "
-            "with: pip install 'spacy-lstm-tagger[report]'"
-        ) from err
+        raise ImportError(Errors.E215) from err
     return Figure, FigureCanvasAgg
 
 

@@ -21,6 +21,7 @@ import srsly
 from spacy.tokens import Doc
 from wasabi import msg
 
+from ..errors import Errors
 from .corpus_io import EvaluationInputError, gold_tokenized, read_corpus, tagger_targets
 from .plots import plot_confusion, plot_f1, require_matplotlib
 from .report_render import (
@@ -164,10 +165,7 @@ def build_report(
     pairs = counts["pairs"]
     tokens = sum(pairs.values())
     if not tokens:
-        raise EvaluationInputError(
-            f"No token of the corpus has a gold {attr!r} value, so there is nothing to "
-            "score. Check the corpus annotation, or choose the attributes with --attr."
-        )
+        raise EvaluationInputError(Errors.E206.format(attr=attr))
     correct = sum(count for (label, guess), count in pairs.items() if label == guess)
     wrong = sorted(
         ((pair, count) for pair, count in pairs.items() if pair[0] != pair[1]),
@@ -255,7 +253,7 @@ def run_report(
     try:
         nlp = spacy.load(model)
     except OSError as err:
-        raise EvaluationInputError(f"Cannot load the pipeline {model}: {err}") from err
+        raise EvaluationInputError(Errors.E207.format(model=model, err=err)) from err
     attrs = tagger_targets(nlp, attr)
     golds = read_corpus(corpus_path, nlp.vocab)
     train_forms = None

@@ -14,7 +14,7 @@ from spacy.util import registry
 from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats2d
 
-from ..errors import is_int_at_least
+from ..errors import Errors, LSTMTaggerError, is_int_at_least
 from ..threads import one_thread_if_forked
 from .char_module import CHAR_ENCODERS, CharEncoder
 from .shim import TorchWrapper
@@ -102,9 +102,7 @@ def _validate(
 ) -> None:
     """Refuse settings that would fail later, deep inside torch."""
     if kind not in CHAR_ENCODERS:
-        raise ValueError(
-            f"spacy-lstm-tagger: CharEmbed kind must be one of {list(CHAR_ENCODERS)}, got {kind!r}."
-        )
+        raise LSTMTaggerError(Errors.E104.format(kinds=list(CHAR_ENCODERS), kind=kind))
     # name: (value, smallest allowed)
     settings = {
         "width": (width, 1),
@@ -115,15 +113,9 @@ def _validate(
     }
     for name, (value, minimum) in settings.items():
         if not is_int_at_least(value, minimum):
-            raise ValueError(
-                f"spacy-lstm-tagger: CharEmbed {name} must be an integer of at least "
-                f"{minimum}, got {value!r}."
-            )
+            raise LSTMTaggerError(Errors.E105.format(name=name, minimum=minimum, value=value))
     if kind == "lstm" and width % 2:
-        raise ValueError(
-            f"spacy-lstm-tagger: CharEmbed width must be even for kind 'lstm' (half per "
-            f"direction), got {width}."
-        )
+        raise LSTMTaggerError(Errors.E106.format(width=width))
 
 
 def form_chars(form: str, rows: int, max_chars: int) -> numpy.ndarray:

@@ -10,7 +10,7 @@ from thinc.api import HashEmbed, Model, chain, concatenate, list2ragged, ragged2
 from thinc.layers.concatenate import forward as concatenate_forward
 from thinc.types import Floats2d
 
-from ..errors import is_int_at_least
+from ..errors import Errors, LSTMTaggerError, is_int_at_least
 from .static_vectors import build_static_vectors
 
 
@@ -31,16 +31,11 @@ def build_concat_hash_embed(
         array per doc.
     """
     if not attrs or len(rows) != len(attrs):
-        raise ValueError(
-            f"spacy-lstm-tagger: ConcatHashEmbed needs one rows value per attribute, got "
-            f"{len(attrs)} attrs {attrs} and {len(rows)} rows {rows}."
-        )
+        message = Errors.E117.format(n_attrs=len(attrs), attrs=attrs, n_rows=len(rows), rows=rows)
+        raise LSTMTaggerError(message)
     for name, value in [("width", width)] + [("rows", n) for n in rows]:
         if not is_int_at_least(value, 1):
-            raise ValueError(
-                f"spacy-lstm-tagger: ConcatHashEmbed {name} must be a positive integer, "
-                f"got {value!r}."
-            )
+            raise LSTMTaggerError(Errors.E118.format(name=name, value=value))
     # Distinct seeds, so the tables hash the same value to different rows.
     tables = [HashEmbed(width, n, column=i, seed=7 + i, dropout=0.0) for i, n in enumerate(rows)]
     model = chain(

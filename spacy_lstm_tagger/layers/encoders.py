@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
+from ..errors import Errors, LSTMTaggerError
 from .paths import equal_length_groups
 
 # entry_points=True: packages can add encoders through the
@@ -124,9 +125,5 @@ def get_encoder(name: str) -> EncoderFactory:
     """
     if not isinstance(name, str) or name not in encoders:
         available = ", ".join(sorted(encoders.get_all()))
-        raise ValueError(
-            f"Unknown rnn_type {name!r} for spacy-lstm-tagger. Choose one of: "
-            f"{available}, or register your own encoder with "
-            "@spacy_lstm_tagger.encoders.encoders.register('name')."
-        )
+        raise LSTMTaggerError(Errors.E113.format(name=name, available=available))
     return encoders.get(name)

@@ -14,7 +14,7 @@ from spacy.util import registry
 from thinc.api import ArgsKwargs, Model
 from thinc.types import Floats2d
 
-from ..errors import is_int_at_least
+from ..errors import Errors, LSTMTaggerError, is_int_at_least
 from .tagger_converters import unpad_outputs
 from .tagger_model import build_lstm_tagger
 
@@ -85,12 +85,9 @@ def set_heads(model: Model, widths: Sequence[int]) -> None:
     widths (Sequence[int]): The number of labels of each head, in column order.
     """
     if get_heads(model) is None:
-        raise ValueError(
-            "spacy-lstm-tagger: this model has a single output head. Use "
-            '@architectures = "spacy-lstm-tagger.LSTMTagger.v2" for several.'
-        )
+        raise LSTMTaggerError(Errors.E114)
     if not widths or not all(is_int_at_least(width, 1) for width in widths):
-        raise ValueError(f"spacy-lstm-tagger: head widths must be positive, got {widths!r}.")
+        raise LSTMTaggerError(Errors.E115.format(widths=widths))
     _wrapper(model).attrs[HEADS] = [int(width) for width in widths]
 
 
@@ -107,10 +104,8 @@ def convert_joint_outputs(
     Xs, logits = inputs_outputs
     heads = model.attrs[HEADS] or [logits.shape[-1]]
     if sum(heads) != logits.shape[-1]:
-        raise ValueError(
-            f"spacy-lstm-tagger: the model has {logits.shape[-1]} outputs, but its heads "
-            f"{heads} add up to {sum(heads)}. Retrain the component."
-        )
+        message = Errors.E116.format(n_outputs=logits.shape[-1], heads=heads, total=sum(heads))
+        raise LSTMTaggerError(message)
     segments = logits.detach().split(heads, dim=-1)
     probs = torch.cat([torch.softmax(segment, dim=-1) for segment in segments], dim=-1)
     return unpad_outputs(model, Xs, logits, probs)

@@ -10,6 +10,8 @@ from typing import Iterator, List, Tuple
 
 import torch
 
+from ..errors import Errors, LSTMTaggerError
+
 _FAST = {"enabled": True}
 
 
@@ -32,7 +34,7 @@ def equal_length_groups(lengths: torch.Tensor) -> List[Tuple[int, slice]]:
     RETURNS (List[Tuple[int, slice]]): (length, rows) per distinct length.
     """
     if not is_sorted(lengths):
-        raise ValueError("equal_length_groups needs the sequences longest first.")
+        raise LSTMTaggerError(Errors.E107)
     values, counts = torch.unique_consecutive(lengths, return_counts=True)
     ends = torch.cumsum(counts, 0).tolist()
     starts = [0, *ends[:-1]]

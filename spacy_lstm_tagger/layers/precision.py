@@ -11,7 +11,6 @@ probabilities in the third decimal, so it is opt-in: per pipeline, from a config
 or from Python with `set_inference_precision(nlp, "bfloat16")`.
 """
 
-import warnings
 from functools import partial
 from typing import Callable, Dict, Optional
 
@@ -19,6 +18,7 @@ import torch
 from spacy.language import Language
 from spacy.util import registry
 
+from ..errors import Errors, LSTMTaggerError, Warnings, warn
 from .shim import get_module
 from .torch_module import RecurrentTagger
 
@@ -54,12 +54,7 @@ def set_inference_precision(nlp: Language, precision: str) -> int:
     _check_precision(precision)
     dtype = PRECISIONS[precision]
     if dtype is torch.bfloat16 and not has_native_bfloat16():
-        warnings.warn(
-            "spacy-lstm-tagger: this CPU has no native bfloat16 (AVX512-BF16 or AMX), "
-            "where bfloat16 inference is slower than float32; keeping float32. Remove "
-            "the inference_precision callback, or run on a CPU or GPU with bfloat16.",
-            stacklevel=2,
-        )
+        warn(Warnings.W100)
         dtype = None
     changed = 0
     for _, pipe in nlp.components:
@@ -81,7 +76,4 @@ def has_native_bfloat16() -> bool:
 
 def _check_precision(precision: str) -> None:
     if precision not in PRECISIONS:
-        raise ValueError(
-            f"spacy-lstm-tagger: unknown inference precision {precision!r}. Choose one "
-            f"of: {', '.join(PRECISIONS)}."
-        )
+        raise LSTMTaggerError(Errors.E112.format(precision=precision, valid=", ".join(PRECISIONS)))

@@ -18,7 +18,7 @@ from spacy.vocab import Vocab
 from thinc.api import Model, glorot_uniform_init
 from thinc.types import Floats2d
 
-from ..errors import TaggerErrors, is_int_at_least
+from ..errors import Errors, LSTMTaggerError, WeightsError, is_int_at_least
 
 NAME = "lstm_static_vectors"
 KEY_ATTRS = ("ORTH", "NORM", "LOWER")
@@ -41,11 +41,11 @@ def build_static_vectors(
         width) array per doc.
     """
     if width is not None and not is_int_at_least(width, 1):
-        raise ValueError(TaggerErrors.VECTORS_SETTING.format(setting="width", value=width))
+        raise LSTMTaggerError(Errors.E119.format(setting="width", value=width))
     if key_attr not in KEY_ATTRS:
-        raise ValueError(TaggerErrors.VECTORS_KEY_ATTR.format(value=key_attr, valid=KEY_ATTRS))
+        raise LSTMTaggerError(Errors.E120.format(value=key_attr, valid=KEY_ATTRS))
     if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-        raise ValueError(TaggerErrors.VECTORS_SETTING.format(setting="dropout", value=dropout))
+        raise LSTMTaggerError(Errors.E119.format(setting="dropout", value=dropout))
     # "vectors_dropout", not "dropout_rate": set_dropout_rate would overwrite that one
     # with [training] dropout, which the encoder already applies to its whole input.
     return Model(
@@ -68,7 +68,7 @@ def init(
         return
     vectors = X[0].vocab.vectors
     if vectors.shape[0] == 0 or vectors.shape[1] == 0:
-        raise ValueError(TaggerErrors.VECTORS_EMPTY)
+        raise LSTMTaggerError(Errors.E121)
     n_vectors = int(vectors.shape[1])
     model.set_dim("nV", n_vectors)
     width = model.attrs["project"]
@@ -88,8 +88,7 @@ def check_vocab(model: Model, vocab: Vocab) -> None:
         if node.name == NAME and node.has_dim("nV") and node.get_dim("nV") is not None:
             trained, found = node.get_dim("nV"), int(vocab.vectors.shape[1])
             if trained != found:
-                message = TaggerErrors.VECTORS_WIDTH.format(trained=trained, found=found)
-                raise ValueError(message)
+                raise WeightsError(Errors.E156.format(trained=trained, found=found))
 
 
 def lookup(model: Model, docs: List[Doc]) -> Floats2d:

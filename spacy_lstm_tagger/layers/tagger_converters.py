@@ -9,6 +9,7 @@ import torch
 from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats2d
 
+from ..errors import Errors, LSTMTaggerError
 from ..threads import one_thread_if_forked
 from .paths import equal_length_runs_pay
 from .shim import get_module
@@ -157,4 +158,4 @@ def _unflatten_outputs(
 
 def _inference_only(gradient: Any) -> Any:
     """The flat path's backprop: it is only taken when not training."""
-    raise ValueError("spacy-lstm-tagger: the flat path is for inference only.")
+    raise LSTMTaggerError(Errors.E108)

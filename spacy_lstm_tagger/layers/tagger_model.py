@@ -14,7 +14,7 @@ from spacy.util import registry
 from thinc.api import Model, chain
 from thinc.types import Floats2d
 
-from ..errors import TaggerErrors, is_int_at_least
+from ..errors import Errors, LSTMTaggerError, WeightsError, is_int_at_least
 from .encoders import get_encoder
 from .shim import TorchWrapper, get_module, move_to_current_device
 from .tagger_converters import convert_inputs, convert_outputs, uses_flat_path
@@ -104,16 +104,10 @@ def validate_hparams(
         sizes.append(("nO", nO))
     for name, value in sizes:
         if not is_int_at_least(value, 1):
-            raise ValueError(
-                f"spacy-lstm-tagger: {name} must be a positive integer, got {value!r}. "
-                f"Set [components.<name>.model] {name} to 1 or more."
-            )
+            raise LSTMTaggerError(Errors.E101.format(name=name, value=value))
     for name, value in (("dropout", dropout), ("word_dropout", word_dropout)):
         if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-            raise ValueError(
-                f"spacy-lstm-tagger: {name} must be in [0, 1), got {value!r}. "
-                "Use 0.0 to turn it off."
-            )
+            raise LSTMTaggerError(Errors.E102.format(name=name, value=value))
 
 
 def get_torch_module(model: Model) -> RecurrentTagger:
@@ -138,8 +132,8 @@ def validate_weights(model: Model, n_labels: int, name: str, source: str) -> Non
     if not module.is_built:
         return
     if module.dims["n_labels"] != n_labels:
-        raise ValueError(
-            TaggerErrors.LABEL_COUNT.format(
+        raise WeightsError(
+            Errors.E153.format(
                 name=name, source=source, n_labels=n_labels, n_outputs=module.dims["n_labels"]
             )
         )
@@ -148,7 +142,7 @@ def validate_weights(model: Model, n_labels: int, name: str, source: str) -> Non
         params = [node.get_param(p) for p in node.param_names if node.has_param(p)]
         finite = finite and all(bool(node.ops.xp.isfinite(param).all()) for param in params)
     if not finite:
-        raise ValueError(TaggerErrors.NON_FINITE_WEIGHTS.format(name=name, source=source))
+        raise WeightsError(Errors.E154.format(name=name, source=source))
 
 
 def init(
@@ -162,11 +156,7 @@ def init(
     if Y is not None and len(Y) and not model.has_dim("nO"):
         model.set_dim("nO", int(Y[0].shape[1]))
     if not model.has_dim("nI") or not model.has_dim("nO"):
-        raise ValueError(
-            "spacy-lstm-tagger: cannot build the recurrent layer without the input "
-            "width and the number of labels. Initialize the component with examples "
-            "(nlp.initialize) or with labels (initialize.components.<name>.labels)."
-        )
+        raise LSTMTaggerError(Errors.E103)
     get_torch_module(model).build(model.get_dim("nI"), model.get_dim("nO"))
     move_to_current_device(model.layers[0])
 
@@ -178,9 +168,7 @@ def forward(
     call (see `uses_flat_path`); otherwise on groups of docs of similar length (see
     `MAX_PADDED_TOKENS`). The wrapper does the conversions."""
     if Xs and model.has_dim("nI") and Xs[0].shape[1] != model.get_dim("nI"):
-        raise ValueError(
-            TaggerErrors.INPUT_WIDTH.format(width=Xs[0].shape[1], nI=model.get_dim("nI"))
-        )
+        raise LSTMTaggerError(Errors.E100.format(width=Xs[0].shape[1], nI=model.get_dim("nI")))
     if not is_train and any(len(X) for X in Xs) and uses_flat_path(model.layers[0]):
         return model.layers[0](Xs, is_train)
     # Each group comes longest first, so the torch module packs it without sorting.
@@ -247,20 +235,13 @@ def deserialize_module(
         payload = torch.load(BytesIO(state_bytes), map_location=device, weights_only=True)
         hparams, dims, state_dict = payload["hparams"], payload["dims"], payload["state_dict"]
     except Exception as err:
-        raise ValueError(
-            "spacy-lstm-tagger: the stored torch weights could not be read; the model "
-            f"file is truncated, corrupted or not from this component ({err}). Save the "
-            "pipeline again, or retrain it."
-        ) from err
+        raise WeightsError(Errors.E157.format(err=err)) from err
     mismatched = [k for k in SHAPE_HPARAMS if hparams.get(k) != module.hparams.get(k)]
     if mismatched:
         details = ", ".join(
             f"{k}: config {module.hparams.get(k)!r}, weights {hparams.get(k)!r}" for k in mismatched
         )
-        raise ValueError(
-            f"spacy-lstm-tagger: the stored weights do not fit the model config ({details}). "
-            "Load them with the config they were trained with."
-        )
+        raise WeightsError(Errors.E158.format(details=details))
     if dims.get("n_inputs") is not None:
         module.build(dims["n_inputs"], dims["n_labels"])
         module.load_state_dict(state_dict)

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from ..errors import Errors, LSTMTaggerError
 from .encoders import get_encoder
 from .paths import is_sorted
 
@@ -91,13 +92,10 @@ class RecurrentTagger(nn.Module):
             a sequence's length are padding) or flat.
         """
         if self.encoder is None or self.output is None:
-            raise ValueError(
-                "The RecurrentTagger has no layers yet: call build(n_inputs, n_labels) "
-                "(the spaCy component does this in initialize())."
-            )
+            raise LSTMTaggerError(Errors.E111)
         if flat:
             if self.training:
-                raise ValueError("The RecurrentTagger's flat layout is for inference only.")
+                raise LSTMTaggerError(Errors.E110)
             with self._inference_precision(X):
                 return self.output(self.encoder.forward_flat(X, lengths)).float()
         if self.training and self.word_dropout > 0.0 and self.dropout.p > 0.0:

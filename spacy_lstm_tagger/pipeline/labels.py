@@ -9,11 +9,11 @@ this shape; `labels` gives tuples in it.
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from spacy.errors import Errors
+from spacy.errors import Errors as SpacyErrors
 from spacy.vocab import Vocab
 from thinc.api import Model
 
-from ..errors import TaggerErrors
+from ..errors import Errors, LSTMTaggerError
 from .targets import ASSIGNS, Head, normalize_label, output_heads
 
 # A label set per target: a list for a single target, a dict of lists for a list.
@@ -70,17 +70,13 @@ class TargetLabels:
         """
         targets = self.targets
         if target is None and len(targets) > 1:
-            raise ValueError(
-                TaggerErrors.ADD_LABEL_TARGET.format(
-                    name=self.name, targets=targets, label=label, example=targets[0]
-                )
+            raise LSTMTaggerError(
+                Errors.E016.format(name=self.name, targets=targets, label=label, example=targets[0])
             )
         target = targets[0] if target is None else target
         if target not in targets:
-            message = TaggerErrors.NOT_A_TARGET.format(
-                name=self.name, target=target, targets=targets
-            )
-            raise ValueError(message)
+            message = Errors.E017.format(name=self.name, target=target, targets=targets)
+            raise LSTMTaggerError(message)
         label = normalize_label(self.vocab, target, label, self.name)
         labels = self._label_sets[target]
         if label in labels:
@@ -94,7 +90,7 @@ class TargetLabels:
         """Refuse a label once the output layer has its size (spaCy's E922)."""
         layer = self.model.get_ref("output_layer")
         if layer.has_dim("nO") and layer.get_dim("nO") == self._n_outputs(self._label_sets):
-            raise ValueError(Errors.E922.format(name=self.name, nO=layer.get_dim("nO")))
+            raise ValueError(SpacyErrors.E922.format(name=self.name, nO=layer.get_dim("nO")))
 
     def _n_outputs(self, label_sets: Dict[str, List[str]]) -> int:
         heads = output_heads(self.targets, label_sets, self.cfg["morph_mode"])
@@ -111,10 +107,10 @@ class TargetLabels:
             expected = f"a dict with a list of labels for each of {targets}"
         shape_ok = isinstance(given, dict) and sorted(given) == sorted(targets)
         if not shape_ok or not all(isinstance(v, (list, tuple)) for v in given.values()):
-            message = TaggerErrors.LABELS_SHAPE.format(
+            message = Errors.E015.format(
                 name=self.name, target=target, expected=f"expected {expected}, got {labels!r}"
             )
-            raise ValueError(message)
+            raise LSTMTaggerError(message)
         return {
             t: [normalize_label(self.vocab, t, label, self.name) for label in given[t]]
             for t in targets
@@ -131,18 +127,14 @@ class TargetLabels:
                 self.add_label(label, target)
         for target, labels in self._label_sets.items():
             if not labels:
-                raise ValueError(
-                    TaggerErrors.NO_LABELS.format(
-                        name=self.name, attr=ASSIGNS[target], target=target
-                    )
+                raise LSTMTaggerError(
+                    Errors.E014.format(name=self.name, attr=ASSIGNS[target], target=target)
                 )
 
     def _check_n_outputs(self, n_labels: int) -> None:
         """Refuse a config nO that disagrees with the number of outputs."""
         layer = self.model.get_ref("output_layer")
         if layer.has_dim("nO") and layer.get_dim("nO") != n_labels:
-            raise ValueError(
-                TaggerErrors.NO_MISMATCH.format(
-                    name=self.name, n_labels=n_labels, nO=layer.get_dim("nO")
-                )
+            raise LSTMTaggerError(
+                Errors.E005.format(name=self.name, n_labels=n_labels, nO=layer.get_dim("nO"))
             )

@@ -20,6 +20,8 @@ import numpy
 from spacy.morphology import Morphology
 from spacy.vocab import Vocab
 
+from ..errors import UnknownFeatureError
+
 MORPH_MODES = ("string", "features")
 # The value of a feature that a token does not have, as UD writes an empty column.
 NONE = "_"
@@ -47,13 +49,13 @@ def feature_truths(
     morphs (Sequence[Optional[str]]): Each token's gold FEATS string, or None.
     features (Sequence[str]): The features that have an output head.
     RETURNS (Dict[str, List[Optional[str]]]): One list of values per feature.
-    RAISES (KeyError): For a gold feature without a head, as for an unknown label.
+    RAISES (UnknownFeatureError): For a gold feature without a head, as for an unknown label.
     """
     parsed = [None if morph is None else Morphology.feats_to_dict(morph) for morph in morphs]
     for feats in parsed:
         for feature, value in (feats or {}).items():
             if feature not in features:
-                raise KeyError(f"{feature}={value}")
+                raise UnknownFeatureError(feature, value)
     return {f: [None if p is None else p.get(f, NONE) for p in parsed] for f in features}
 
 

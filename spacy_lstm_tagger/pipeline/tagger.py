@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy
-from spacy.errors import Errors
+from spacy.errors import Errors as SpacyErrors
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
@@ -16,7 +16,15 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 from thinc.types import Floats2d, Ints2d
 
-from ..errors import OWN_PREFIX, TaggerErrors
+from ..errors import (
+    EmptyCorpusError,
+    Errors,
+    LSTMTaggerError,
+    UnknownFeatureError,
+    UnknownLabelError,
+    WeightsError,
+    strip_prefix,
+)
 from ..layers.joint_model import get_heads, set_heads
 from ..layers.static_vectors import check_vocab as check_vectors
 from ..layers.tagger_converters import split_rows
@@ -155,18 +163,13 @@ class LSTMTagger(TargetLabels, TrainablePipe):
     ) -> None:
         targets = validate_targets(target, morph_mode, name)
         if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(
-                f"label_smoothing must be in [0, 1) for component '{name}', "
-                f"got {label_smoothing!r}. Use 0.0 to turn it off."
-            )
+            raise LSTMTaggerError(Errors.E018.format(name=name, value=label_smoothing))
         if restrict_morph_by_pos and not {"pos", "morph"} <= set(targets):
-            raise ValueError(TaggerErrors.RESTRICT_NEEDS_POS.format(name=name, target=target))
+            raise LSTMTaggerError(Errors.E011.format(name=name, target=target))
         several = len(targets) > 1 or ("morph" in targets and morph_mode == "features")
         if several and get_heads(model) is None:
             n_heads = "one head per feature" if len(targets) == 1 else "several heads"
-            raise ValueError(
-                TaggerErrors.NEEDS_V2.format(name=name, n_heads=n_heads, target=target)
-            )
+            raise LSTMTaggerError(Errors.E010.format(name=name, n_heads=n_heads, target=target))
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -201,9 +204,9 @@ class LSTMTagger(TargetLabels, TrainablePipe):
             single target, a dict with a list per target for a list of targets.
         """
         # spaCy's own check calls an empty list invalid and lets an empty generator
-        # pass; both are refused with TypeError (spaCy's E930), with our message.
+        # pass; both are refused with a TypeError (as spaCy's E930), with our message.
         if callable(get_examples) and next(iter(get_examples()), None) is None:
-            raise TypeError(TaggerErrors.EMPTY_CORPUS.format(name=self.name))
+            raise EmptyCorpusError(Errors.E001.format(name=self.name))
         validate_get_examples(get_examples, "LSTMTagger.initialize")
         found: Dict[str, List[str]] = {}
         table: Dict[str, List[str]] = {}
@@ -230,8 +233,8 @@ class LSTMTagger(TargetLabels, TrainablePipe):
                 continue
             for listener in listeners:
                 if listener.get_dim("nO") != proc.model.get_dim("nO"):
-                    raise ValueError(
-                        TaggerErrors.LISTENER_WIDTH.format(
+                    raise LSTMTaggerError(
+                        Errors.E006.format(
                             name=self.name,
                             upstream=upstream,
                             upstream_width=proc.model.get_dim("nO"),
@@ -265,8 +268,7 @@ class LSTMTagger(TargetLabels, TrainablePipe):
         if "model" not in exclude:
             model_path = path / "model"
             if not model_path.is_file():
-                message = TaggerErrors.MISSING_WEIGHTS.format(name=self.name, path=model_path)
-                raise ValueError(message)
+                raise WeightsError(Errors.E150.format(name=self.name, path=model_path))
             self._load_weights(
                 lambda: self.model.from_bytes(model_path.read_bytes()), str(model_path)
             )
@@ -277,28 +279,29 @@ class LSTMTagger(TargetLabels, TrainablePipe):
         check that the weights fit the labels and are finite."""
         try:
             load()
+        except LSTMTaggerError as err:
+            # The model's own loading already names the problem: nest its message.
+            reason = strip_prefix(str(err))
+            message = Errors.E151.format(name=self.name, source=source, reason=reason)
+            raise WeightsError(message) from err
         except Exception as err:
-            if str(err).startswith(OWN_PREFIX):
-                reason = str(err)[len(OWN_PREFIX) :]
-            else:
-                reason = TaggerErrors.BROKEN_WEIGHTS.format(err=f"{type(err).__name__}: {err}")
-            message = TaggerErrors.UNREADABLE_WEIGHTS.format(
-                name=self.name, source=source, reason=reason
-            )
-            raise ValueError(message) from err
+            # Anything else (msgpack, torch, thinc) means the data itself is bad.
+            details = f"{type(err).__name__}: {err}"
+            message = Errors.E152.format(name=self.name, source=source, err=details)
+            raise WeightsError(message) from err
         heads = [len(head.labels) for head in self._heads()]
         validate_weights(self.model, sum(heads), self.name, source)
         check_vectors(self.model, self.vocab)
         stored = get_heads(self.model)
         if stored and stored != heads:
-            message = TaggerErrors.HEADS_MISMATCH.format(
+            message = Errors.E155.format(
                 name=self.name, expected=heads, source=source, found=stored
             )
-            raise ValueError(message)
+            raise WeightsError(message)
 
     def _require_model(self) -> None:
         if not all(self._label_sets.values()) or not get_torch_module(self.model).is_built:
-            raise ValueError(Errors.E109.format(name=self.name))
+            raise ValueError(SpacyErrors.E109.format(name=self.name))
 
     def predict(self, docs: Iterable[Doc]) -> List[Ints2d]:
         """Find the best label of each token for each output head, without changing
@@ -386,22 +389,21 @@ class LSTMTagger(TargetLabels, TrainablePipe):
         # Probabilities that are all finite give a finite loss, so this is the one check.
         xp = self.model.ops.xp
         if not all(xp.isfinite(doc_scores).all() for doc_scores in scores):
-            raise ValueError(TaggerErrors.NON_FINITE_SCORES.format(name=self.name))
+            raise LSTMTaggerError(Errors.E004.format(name=self.name))
         heads = self._heads()
         try:
             truths = [head_truths(eg, heads) for eg in examples]
-        except KeyError as err:
+        except UnknownFeatureError as err:
             features = [head.feature for head in heads if head.feature is not None]
-            message = TaggerErrors.UNKNOWN_FEATURE.format(
-                name=self.name, feature=err.args[0], features=features
+            feature, value = err.args
+            message = Errors.E003.format(
+                name=self.name, feature=f"{feature}={value}", features=features
             )
-            raise ValueError(message) from err
+            raise LSTMTaggerError(message) from err
         smoothing = self.cfg["label_smoothing"]
         try:
             return heads_loss(heads, scores, truths, self.cfg["neg_prefix"], smoothing)
-        except KeyError as err:
+        except UnknownLabelError as err:
             label, n_labels = err.args
-            message = TaggerErrors.UNKNOWN_GOLD_LABEL.format(
-                name=self.name, label=label, n_labels=n_labels
-            )
-            raise ValueError(message) from err
+            message = Errors.E002.format(name=self.name, label=label, n_labels=n_labels)
+            raise LSTMTaggerError(message) from err

@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tu
 
 import numpy
 from spacy.attrs import IDS as ATTR_IDS
-from spacy.errors import Errors
+from spacy.errors import Errors as SpacyErrors
 from spacy.morphology import Morphology
 from spacy.parts_of_speech import IDS as UPOS_IDS
 from spacy.tokens import Doc
@@ -20,7 +20,7 @@ from spacy.vocab import Vocab
 from thinc.api import SequenceCategoricalCrossentropy, get_array_module
 from thinc.types import Floats2d
 
-from ..errors import TaggerErrors
+from ..errors import Errors, LSTMTaggerError, UnknownLabelError
 from .morph import (
     MORPH_MODES,
     PosRestriction,
@@ -54,14 +54,14 @@ def validate_targets(target: Union[str, Sequence[str]], morph_mode: str, name: s
     targets = [target] if isinstance(target, str) else target
     valid = ", ".join(repr(t) for t in TARGETS)
     if not isinstance(targets, (list, tuple)) or not targets:
-        raise ValueError(TaggerErrors.BAD_TARGET.format(name=name, target=target, valid=valid))
+        raise LSTMTaggerError(Errors.E007.format(name=name, target=target, valid=valid))
     for value in targets:
         if value not in TARGETS:
-            raise ValueError(TaggerErrors.BAD_TARGET.format(name=name, target=value, valid=valid))
+            raise LSTMTaggerError(Errors.E007.format(name=name, target=value, valid=valid))
     if len(set(targets)) < len(targets):
-        raise ValueError(TaggerErrors.DUPLICATE_TARGET.format(name=name, targets=list(targets)))
+        raise LSTMTaggerError(Errors.E008.format(name=name, targets=list(targets)))
     if morph_mode not in MORPH_MODES:
-        raise ValueError(TaggerErrors.BAD_MORPH_MODE.format(name=name, mode=morph_mode))
+        raise LSTMTaggerError(Errors.E009.format(name=name, mode=morph_mode))
     return list(targets)
 
 
@@ -89,9 +89,9 @@ def normalize_label(vocab: Vocab, target: str, label: str, name: str) -> str:
     RETURNS (str): The label to store.
     """
     if not isinstance(label, str):
-        raise ValueError(Errors.E187)
+        raise ValueError(SpacyErrors.E187)
     if target == "pos" and label not in UPOS_IDS:
-        raise ValueError(TaggerErrors.NOT_UPOS.format(label=label, name=name))
+        raise LSTMTaggerError(Errors.E012.format(label=label, name=name))
     if target != "morph":
         return label
     try:
@@ -99,7 +99,7 @@ def normalize_label(vocab: Vocab, target: str, label: str, name: str) -> str:
     except ValueError:
         feats = None
     if feats is None or not all(field and value for field, value in feats.items()):
-        raise ValueError(TaggerErrors.NOT_FEATS.format(label=label, name=name))
+        raise LSTMTaggerError(Errors.E013.format(label=label, name=name))
     return vocab.strings[vocab.morphology.add(feats)]
 
 
@@ -155,7 +155,7 @@ def heads_loss(
     neg_prefix (str): Prefix of gold values meaning "not this label".
     label_smoothing (float): Label smoothing of each head's loss.
     RETURNS (Tuple[float, List[Floats2d]]): The loss and its gradient, per doc.
-    RAISES (KeyError): With the gold label and the head's number of labels, for a gold
+    RAISES (UnknownLabelError): With the gold label and the head's number of labels, for a gold
         label that the head does not have.
     """
     loss, grads, start = 0.0, [], 0
@@ -172,7 +172,7 @@ def heads_loss(
         except KeyError as err:
             # thinc's loss looks each gold label up by name.
             label = err.args[0] if head.feature is None else f"{head.feature}={err.args[0]}"
-            raise KeyError(label, len(head.labels)) from err
+            raise UnknownLabelError(label, len(head.labels)) from err
         loss += float(head_loss)
         grads.append(d_head)
         start = end
