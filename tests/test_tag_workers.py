@@ -14,9 +14,9 @@ from spacy.language import Language
 from test_tag import CONLLU, cli, model_dir, tag, write_inputs  # noqa: F401 (a fixture)
 
 from spacy_lstm_tagger.cli import tag_workers
-from spacy_lstm_tagger.cli.tag import TagOptions, run_tag
-from spacy_lstm_tagger.cli.tag_formats import InputReader
-from spacy_lstm_tagger.cli.tag_workers import plan_chunks
+from spacy_lstm_tagger.cli.tag import TagOptions, parse_n_process, run_tag
+from spacy_lstm_tagger.cli.tag_formats import InputReader, TagInputError
+from spacy_lstm_tagger.cli.tag_workers import plan_chunks, worker_counts
 
 WORDS = ["The", "dog", "ate", "a", "cat", "Olga", "ran", "to", "the", "apple", "."]
 
@@ -76,6 +76,17 @@ def test_chunk_order_negative_control(tmp_path: Path, model_dir: Path, monkeypat
     one, two = (tmp_path / d / "big.conllu" for d in ("one", "two"))
     assert two.read_bytes() != one.read_bytes()  # the comparison sees the misorder
     assert sorted(two.read_text().split("\n\n")) == sorted(one.read_text().split("\n\n"))
+
+
+def test_n_process_auto_uses_the_usable_cpus():
+    assert [parse_n_process(v) for v in ("auto", "AUTO", "0", "3")] == [0, 0, 0, 3]
+    for bad in ("-1", "two"):
+        with pytest.raises(TagInputError, match="--n-process"):
+            parse_n_process(bad)
+    n_cpus = len(os.sched_getaffinity(0))
+    assert worker_counts(TagOptions(n_process=0)) == (n_cpus, 1)
+    assert worker_counts(TagOptions(n_process=0, threads_per_process=2)) == (max(1, n_cpus // 2), 2)
+    assert worker_counts(TagOptions(n_process=3, threads_per_process=2)) == (3, 2)
 
 
 def test_plan_chunks_reads_whole_lines_and_sentences(tmp_path: Path, trained_nlp: Language):

@@ -84,8 +84,12 @@ def worker_counts(opts: TagOptions) -> Tuple[int, int]:
         raise TagInputError(
             "--n-process must be 0 (auto) or more, --threads-per-process 1 or more."
         )
-    # sched_getaffinity: the CPUs this process may use (a container or taskset may allow fewer).
-    n_cpus = len(os.sched_getaffinity(0))
+    # sched_getaffinity: the CPUs this process may use (a container or taskset may allow
+    # fewer); macOS has no such call.
+    if hasattr(os, "sched_getaffinity"):
+        n_cpus = len(os.sched_getaffinity(0))
+    else:
+        n_cpus = os.cpu_count() or 1
     return opts.n_process or max(1, n_cpus // threads), threads
 
 
