@@ -239,20 +239,6 @@ def test_bad_input_stops_before_writing(tmp_path: Path, model_dir: Path, name: s
     assert sorted(p.name for p in out.iterdir()) == ["a_good.conllu"]
 
 
-def test_bad_input_with_n_process_2_stops(tmp_path: Path, model_dir: Path):
-    """A bad line with worker processes: a clear error, not a hang (spaCy's workers hang
-    when the input iterator raises)."""
-    source = tmp_path / "bad.jsonl"
-    source.write_text('{"text": "A dog ."}\n' * 50 + "not json\n" + '{"text": "A cat ."}\n')
-    cmd = [sys.executable, "-m", "spacy_lstm_tagger", "tag", str(model_dir), str(source)]
-    cmd += ["-o", str(tmp_path / "out"), "--n-process", "2", "--batch-size", "4"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1
-    assert "bad.jsonl, line 51: not valid JSON" in " ".join(result.stdout.split())
-    assert list((tmp_path / "out").iterdir()) == []
-
-
 @pytest.mark.parametrize("name", sorted(BAD_INPUTS))
 def test_skip_bad_writes_rejects(tmp_path: Path, model_dir: Path, name: str):
     content, line, reason = BAD_INPUTS[name]
@@ -393,16 +379,6 @@ def test_killed_process_then_resume(tmp_path: Path, model_dir: Path):
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert sorted(p.name for p in out.iterdir()) == ["a.conllu", "b.conllu", "c.conllu"]
     assert (out / "b.conllu").read_text().count("# sent_id = ") == 20_000
-
-
-def test_n_process_2_gives_the_same_files(tmp_path: Path, model_dir: Path):
-    src = write_inputs(tmp_path / "in")
-    opts = TagOptions(output_format="conllu", batch_size=2, n_process=2)
-    run_tag(str(model_dir), [str(src)], tmp_path / "two", opts)
-    tag(model_dir, [src], tmp_path / "one")
-    for path in (tmp_path / "one").rglob("*.conllu"):
-        other = tmp_path / "two" / path.relative_to(tmp_path / "one")
-        assert other.read_bytes() == path.read_bytes()
 
 
 def test_summary_is_printed(tmp_path: Path, model_dir: Path):

@@ -139,7 +139,15 @@ def tag_cli(
         "conllu", "--format", "-f", help="Output format: conllu, jsonl or spacy"
     ),
     batch_size: int = typer.Option(1000, "--batch-size", "-b", help="Docs per batch"),
-    n_process: int = typer.Option(1, "--n-process", "-n", help="Processes (local engine)"),
+    n_process: str = typer.Option(
+        "1", "--n-process", "-n", help="Worker processes (local engine); 0 or auto: one per CPU"
+    ),
+    threads_per_process: Optional[int] = typer.Option(
+        None, "--threads-per-process", help="torch threads of each process (workers: 1)"
+    ),
+    chunk_lines: int = typer.Option(
+        10_000, "--chunk-lines", help="Input lines per chunk shared by the worker processes"
+    ),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU ID or -1 for CPU"),
     text_key: str = typer.Option("text", "--text-key", "-tk", help="Text field of JSONL input"),
     resume: bool = typer.Option(False, "--resume", help="Skip inputs whose output is complete"),
@@ -158,11 +166,13 @@ def tag_cli(
 ) -> None:
     """Tag a corpus: one output file per input file (same relative path), written whole
     or not at all. Run again with --resume after an interruption."""
-    from .tag import TagOptions, run_tag
+    from .tag import TagOptions, parse_n_process, run_tag
 
-    opts = TagOptions(output_format, batch_size, n_process, text_key, skip_bad)
+    opts = TagOptions(output_format, batch_size, 1, text_key, skip_bad, threads_per_process)
+    opts.chunk_lines = chunk_lines
     ray_options = {"address": ray_address, "workers": workers, "cpus_per_worker": cpus_per_worker}
     with _fail_on_bad_input():
+        opts.n_process = parse_n_process(n_process)
         try:
             run_tag(
                 model,

@@ -4,181 +4,31 @@ Each output is written to `NAME.partial` and renamed when complete, so a file un
 name is always complete, and `--resume` skips it.
 """
 
-import os
-import resource
 import sys
 import time
-from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional
 
 import tqdm
-from spacy.language import Language
-from spacy.tokens import Doc
 from wasabi import msg
 
-from .tag_formats import (
-    OUTPUT_SUFFIXES,
-    BadLineError,
-    InputReader,
-    OutputWriter,
-    Record,
-    TagInputError,
-    annotated_attrs,
+from .tag_core import (
+    REJECTS_SUFFIX,
+    FileResult,
+    ProgressFn,
+    Summary,
+    TagOptions,
+    bad_input_message,
+    peak_rss_mb,
+    tag_file,
+    with_suffix,
 )
+from .tag_formats import OUTPUT_SUFFIXES, BadLineError, TagInputError, annotated_attrs
 from .tag_jobs import FileJob, find_jobs, pending_jobs
+from .tag_workers import run_workers, worker_counts
 
-PARTIAL_SUFFIX = ".partial"
-REJECTS_SUFFIX = ".rejects.jsonl"
-
-
-@dataclass
-class TagOptions:
-    """How each file is read, tagged and written (the same for every engine)."""
-
-    output_format: str = "conllu"
-    batch_size: int = 1000
-    n_process: int = 1
-    text_key: str = "text"
-    skip_bad: bool = False
-
-
-@dataclass
-class FileResult:
-    """What tagging one file did. records = docs + rejected + blank."""
-
-    source: str
-    target: str
-    records: int = 0
-    docs: int = 0
-    words: int = 0
-    rejected: int = 0
-    blank: int = 0
-    seconds: float = 0.0
-    cpu_seconds: float = 0.0  # this process and the worker processes it ran for the file
-    peak_rss_mb: float = 0.0
-    error: str = ""
-
-
-@dataclass
-class Summary:
-    """The whole run: per file results and the files skipped by --resume."""
-
-    results: List[FileResult] = field(default_factory=list)
-    skipped: List[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def total(self, name: str) -> int:
-        """RETURNS (int): The sum of one FileResult count over the files."""
-        return sum(getattr(result, name) for result in self.results)
-
-
-ProgressFn = Callable[[int, int], None]  # (bytes read, words tagged) since the last call
-
-
-def tag_docs(
-    nlp: Language, records: Iterable[Record], batch_size: int, n_process: int
-) -> Iterator[Tuple[Record, Doc]]:
-    """Tag records with nlp.pipe, yielding each record with its doc, in order.
-
-    The records wait in a queue beside the pipe (which keeps the order), so nothing but
-    the text or doc goes to the worker processes when n_process > 1. An error while reading
-    (a bad line) ends the input and is raised after the docs before it: raised inside the
-    input, it would hang spaCy's worker processes.
-    """
-    waiting: deque = deque()
-    failure: List[Exception] = []
-
-    def inputs() -> Iterator:
-        try:
-            for record in records:
-                waiting.append(record)
-                yield record.doc_input
-        except Exception as err:
-            failure.append(err)
-
-    for doc in nlp.pipe(inputs(), batch_size=batch_size, n_process=n_process):
-        yield waiting.popleft(), doc
-    if failure:
-        raise failure[0]
-
-
-def tag_file(
-    nlp: Language,
-    job: FileJob,
-    opts: TagOptions,
-    attrs: List[str],
-    progress: Optional[ProgressFn] = None,
-) -> FileResult:
-    """Tag one input file into its output file, through a `.partial` file renamed at the end.
-
-    nlp (Language): The pipeline.
-    job (FileJob): The input and output file.
-    opts (TagOptions): Format, batching and bad-input handling.
-    attrs (List[str]): The attributes the pipeline sets (annotated_attrs).
-    progress (Optional[ProgressFn]): Called with bytes read and words tagged.
-    RETURNS (FileResult): The counts. A bad line raises BadLineError unless opts.skip_bad.
-    """
-    start, cpu_start = time.perf_counter(), cpu_seconds()
-    result = FileResult(str(job.source), str(job.target))
-    reader = InputReader(job.source, nlp, opts.text_key, opts.skip_bad)
-    partial = _with_suffix(job.target, PARTIAL_SUFFIX)
-    job.target.parent.mkdir(parents=True, exist_ok=True)
-    offset = 0
-    try:
-        with partial.open("wb") as file_:
-            writer = OutputWriter(opts.output_format, attrs, file_)
-            for record, doc in tag_docs(nlp, reader, opts.batch_size, opts.n_process):
-                writer.write(record, doc)
-                result.docs, result.words = result.docs + 1, result.words + len(doc)
-                if progress is not None:
-                    progress(record.end_offset - offset, len(doc))
-                offset = record.end_offset
-            writer.close()
-        _write_rejects(job, reader)
-        os.replace(partial, job.target)
-    except BaseException:
-        # Ctrl-C, a crash or bad input: never leave a file that looks complete.
-        partial.unlink(missing_ok=True)
-        raise
-    if progress is not None:
-        progress(job.source.stat().st_size - offset, 0)
-    result.records, result.blank = reader.n_records, reader.n_blank
-    result.rejected = len(reader.rejects)
-    result.seconds = time.perf_counter() - start
-    result.cpu_seconds = cpu_seconds() - cpu_start
-    result.peak_rss_mb = peak_rss_mb()
-    return result
-
-
-def _with_suffix(path: Path, suffix: str) -> Path:
-    return path.with_name(path.name + suffix)
-
-
-def _write_rejects(job: FileJob, reader: InputReader) -> None:
-    """Write the rejected lines beside the output (before it is renamed into place)."""
-    rejects = _with_suffix(job.target, REJECTS_SUFFIX)
-    if not reader.rejects:
-        rejects.unlink(missing_ok=True)  # left by an earlier run of the same file
-        return
-    partial = _with_suffix(rejects, PARTIAL_SUFFIX)
-    lines = (reject.to_json(job.source) + "\n" for reject in reader.rejects)
-    partial.write_text("".join(lines), encoding="utf8")
-    os.replace(partial, rejects)
-
-
-def cpu_seconds() -> float:
-    """RETURNS (float): CPU time of this process and its finished children (n_process)."""
-    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    return sum(u.ru_utime + u.ru_stime for u in usage)
-
-
-def peak_rss_mb() -> float:
-    """RETURNS (float): Peak resident memory of this process and its finished children, MB."""
-    who = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-    usage = [resource.getrusage(w).ru_maxrss for w in who]
-    return round(max(usage) / 1024, 1)
+# Re-exported: callers import them from here.
+__all__ = ["FileResult", "Summary", "TagOptions", "peak_rss_mb", "run_tag", "tag_file"]
 
 
 class Progress:
@@ -205,9 +55,13 @@ class Progress:
 def run_local(
     model: str, jobs: List[FileJob], opts: TagOptions, progress: ProgressFn, gpu_id: int = -1
 ) -> Iterator[FileResult]:
-    """Tag the files one after another in this process (n_process workers per file)."""
+    """Tag the files one after another in this process."""
+    import torch
     from spacy.cli._util import setup_gpu
     from spacy.util import load_model
+
+    if opts.threads_per_process:
+        torch.set_num_threads(opts.threads_per_process)
 
     try:
         setup_gpu(gpu_id, silent=True)
@@ -274,6 +128,19 @@ def run_tag(
     return summary
 
 
+def parse_n_process(value: str) -> int:
+    """RETURNS (int): --n-process as a number; "auto" is 0 (one worker per usable CPU)."""
+    if value.strip().lower() == "auto":
+        return 0
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise TagInputError(f"Invalid --n-process {value!r}: give 0 or 'auto', or a count.")
+    return number
+
+
 def check_model(model: str) -> None:
     """Fail early, with a message, when the pipeline is neither a directory nor a package."""
     from spacy.util import is_package
@@ -283,15 +150,6 @@ def check_model(model: str) -> None:
             f"Cannot find the pipeline {model!r}: give a pipeline directory (e.g. "
             "training/model-best) or the name of an installed pipeline package."
         )
-
-
-def bad_input_message(error: str) -> str:
-    """RETURNS (str): The error of a bad line, with what was (not) written and what to do."""
-    return (
-        f"{error}. Nothing was written for this file. Fix the input, or rerun with --skip-bad "
-        "to write bad lines to a rejects file and go on; add --resume to keep the files that "
-        "are finished."
-    )
 
 
 def _engine_results(
@@ -305,6 +163,8 @@ def _engine_results(
 ) -> Iterator[FileResult]:
     if not jobs:
         return iter(())
+    if engine == "local" and worker_counts(opts)[0] > 1:
+        return run_workers(model, jobs, opts, progress, gpu_id)
     if engine == "local":
         return run_local(model, jobs, opts, progress, gpu_id)
     if engine == "ray":
@@ -335,5 +195,5 @@ def print_summary(summary: Summary) -> None:
     for result in rejects:
         msg.warn(
             f"{result.rejected} bad record(s) in {result.source}: see "
-            f"{_with_suffix(Path(result.target), REJECTS_SUFFIX)}"
+            f"{with_suffix(Path(result.target), REJECTS_SUFFIX)}"
         )

@@ -87,14 +87,26 @@ def annotated_attrs(nlp: Language) -> List[str]:
 class InputReader:
     """Stream the records of one input file, keeping count of blank and bad lines.
 
-    A bad line raises BadLineError, or with skip_bad is kept in `rejects`.
+    A bad line raises BadLineError, or with skip_bad is kept in `rejects`. start, end and
+    first_line read one chunk of the file: the bytes [start, end), which begin at line
+    first_line and at a line (CoNLL-U: sentence) boundary. DocBins are always read whole.
     """
 
     def __init__(
-        self, path: Path, nlp: Language, text_key: str = "text", skip_bad: bool = False
+        self,
+        path: Path,
+        nlp: Language,
+        text_key: str = "text",
+        skip_bad: bool = False,
+        *,
+        start: int = 0,
+        end: Optional[int] = None,
+        first_line: int = 1,
     ) -> None:
         self.path, self.nlp, self.text_key, self.skip_bad = path, nlp, text_key, skip_bad
         self.kind = input_kind(path)
+        self.start, self.first_line = start, first_line
+        self.end = path.stat().st_size if end is None else end
         self.rejects: List[Reject] = []
         self.n_blank = 0
         self.n_records = 0  # every record read: tagged, rejected or blank
@@ -118,9 +130,12 @@ class InputReader:
 
     def _lines(self) -> Iterator[Tuple[int, str, Optional[str], int]]:
         """Yield (line number, text, why it is undecodable or None, end offset)."""
-        offset = 0
+        offset = self.start
         with self.path.open("rb") as file_:
-            for number, raw in enumerate(file_, 1):
+            file_.seek(self.start)
+            for number, raw in enumerate(file_, self.first_line):
+                if offset >= self.end:
+                    break
                 offset += len(raw)
                 raw = raw.rstrip(b"\n")
                 try:
@@ -163,7 +178,7 @@ class InputReader:
 
     def _read_conllu(self) -> Iterator[Optional[Record]]:
         block: List[Tuple[int, str, Optional[str]]] = []
-        offset = 0
+        offset = self.start
         for number, text, undecodable, offset in self._lines():
             if not undecodable and not text.strip():
                 if block:

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
-from .tag import FileResult, ProgressFn, TagOptions, bad_input_message, tag_file
+from .tag_core import FileResult, ProgressFn, TagOptions, bad_input_message, tag_file
 from .tag_formats import BadLineError, TagInputError, annotated_attrs
 from .tag_jobs import FileJob
 
