@@ -54,10 +54,14 @@ if __name__ == "__main__":
 """
 
 
+def run_texts() -> List[str]:
+    """RETURNS (List[str]): The texts every run of SCRIPT tags."""
+    return [" ".join(record["words"]) for record in load_demo_records()[:200]] * 3
+
+
 def run_script(tmp_path: Path, start_method: str, pipelines: List[Path], mode: str = "") -> Dict:
     """Run SCRIPT in a new process session; fail the test if it hangs."""
-    texts = [" ".join(record["words"]) for record in load_demo_records()[:200]] * 3
-    (tmp_path / "texts.json").write_text(json.dumps(texts))
+    (tmp_path / "texts.json").write_text(json.dumps(run_texts()))
     script = tmp_path / "pipe_script.py"
     script.write_text(SCRIPT)
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -108,8 +112,14 @@ def default_pipeline(tmp_path_factory, trained_default_nlp) -> Path:
     return path
 
 
-def assert_same_tags(out: Dict) -> None:
+def assert_same_tags(out: Dict, pipelines: List[Path]) -> None:
+    """Each pipeline was run, annotated every token of every text in one process, and
+    n_process=2 gave the same annotations."""
+    assert set(out) == {str(path) for path in pipelines}
+    n_texts = len(run_texts())
     for path, result in out.items():
+        assert len(result["single"]) == n_texts and all(result["single"]), path
+        assert all(any(token) for doc in result["single"] for token in doc), path
         assert result["multi"] == result["single"], path
 
 
@@ -121,8 +131,9 @@ def test_fork_n_process_2_matches_and_does_not_hang(
     """Forked workers tag as one process does, and do not hang in torch's pool."""
     trained: Language = request.getfixturevalue(fixture)
     trained.to_disk(tmp_path / "small")
-    out = run_script(tmp_path, "fork", [tmp_path / "small", default_pipeline])
-    assert_same_tags(out)
+    pipelines = [tmp_path / "small", default_pipeline]
+    out = run_script(tmp_path, "fork", pipelines)
+    assert_same_tags(out, pipelines)
     texts = json.loads((tmp_path / "texts.json").read_text())
     expected = [[(t.tag_, t.pos_, str(t.morph)) for t in doc] for doc in trained.pipe(texts)]
     assert [[tuple(tags) for tags in doc] for doc in out[str(tmp_path / "small")]["single"]] == (
@@ -136,15 +147,14 @@ def test_spawn_n_process_2_with_every_shipped_config(shipped_pipelines, config, 
     """Under spawn (macOS's and Windows' default) the pipeline is pickled to the workers:
     every shipped config pickles and its workers tag as one process does (each config in
     its own run, so that each gets the whole time limit)."""
-    out = run_script(tmp_path, "spawn", [shipped_pipelines[config]])
-    assert len(out) == 1
-    assert_same_tags(out)
+    pipelines = [shipped_pipelines[config]]
+    assert_same_tags(run_script(tmp_path, "spawn", pipelines), pipelines)
 
 
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX process groups")
 def test_forkserver_n_process_2_with_the_default_model(default_pipeline, tmp_path) -> None:
     """Under forkserver (Python 3.14's default on Linux) too."""
-    assert_same_tags(run_script(tmp_path, "forkserver", [default_pipeline]))
+    assert_same_tags(run_script(tmp_path, "forkserver", [default_pipeline]), [default_pipeline])
 
 
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX process groups")
