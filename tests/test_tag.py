@@ -351,34 +351,49 @@ def test_failure_mid_file_then_resume(tmp_path: Path, model_dir: Path, monkeypat
     assert len(reference.results) == 3
 
 
-def test_killed_process_then_resume(tmp_path: Path, model_dir: Path):
-    """SIGKILL in the middle of the second file: no complete-looking file for it or the
-    third; --resume leaves the first file untouched and finishes the others."""
+def start_tagging(
+    tmp_path: Path, model_dir: Path, *args: str, timeout: float = 120, stdout=subprocess.DEVNULL
+) -> subprocess.Popen:
+    """Start `tag` (plus `args`) on a small, a big and a small file in a child process
+    (one torch thread); RETURNS it once the big file's .partial has output."""
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("The dog ate .\n")
     (tmp_path / "in" / "b.txt").write_text("The cat ran to the dog .\n" * 20_000)
     (tmp_path / "in" / "c.txt").write_text("A cat .\n")
-    out = tmp_path / "out"
     cmd = [sys.executable, "-m", "spacy_lstm_tagger", "tag", str(model_dir), str(tmp_path / "in")]
-    cmd += ["-o", str(out), "--batch-size", "100"]
+    cmd += ["-o", str(tmp_path / "out"), *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    partial = out / "b.conllu.partial"
-    deadline = time.time() + 120
+    proc = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=subprocess.DEVNULL)
+    partial = tmp_path / "out" / "b.conllu.partial"
+    deadline = time.time() + timeout
     while not (partial.exists() and partial.stat().st_size > 0) and proc.poll() is None:
         assert time.time() < deadline
         time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    return proc
+
+
+def assert_resume_finishes(tmp_path: Path, model_dir: Path, *args: str) -> None:
+    """After `start_tagging`'s run was killed: only the first file is complete, and
+    `--resume` (plus `args`) leaves it untouched and finishes the others."""
+    out = tmp_path / "out"
     assert (out / "a.conllu").exists()
     assert not (out / "b.conllu").exists() and not (out / "c.conllu").exists()
     before = (out / "a.conllu").stat()
-    code, output = cli(model_dir, tmp_path / "in", "-o", out, "--resume", "--format", "conllu")
+    code, output = cli(model_dir, tmp_path / "in", "-o", out, "--resume", *args)
     assert code == 0, output
     after = (out / "a.conllu").stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert sorted(p.name for p in out.iterdir()) == ["a.conllu", "b.conllu", "c.conllu"]
     assert (out / "b.conllu").read_text().count("# sent_id = ") == 20_000
+
+
+def test_killed_process_then_resume(tmp_path: Path, model_dir: Path):
+    """SIGKILL in the middle of the second file: no complete-looking file for it or the
+    third; --resume leaves the first file untouched and finishes the others."""
+    proc = start_tagging(tmp_path, model_dir, "--batch-size", "100")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert_resume_finishes(tmp_path, model_dir, "--format", "conllu")
 
 
 def test_summary_is_printed(tmp_path: Path, model_dir: Path):

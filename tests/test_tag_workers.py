@@ -4,14 +4,21 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import List
 
 import pytest
 from spacy.language import Language
-from test_tag import CONLLU, cli, model_dir, tag, write_inputs  # noqa: F401 (a fixture)
+from test_tag import (  # noqa: F401 (model_dir: a fixture)
+    CONLLU,
+    assert_resume_finishes,
+    cli,
+    model_dir,
+    start_tagging,
+    tag,
+    write_inputs,
+)
 
 from spacy_lstm_tagger.cli import tag_workers
 from spacy_lstm_tagger.cli.tag import TagOptions, parse_n_process, run_tag
@@ -139,22 +146,11 @@ def test_workers_empty_input(tmp_path: Path, model_dir: Path):  # noqa: F811
     assert all(p.read_bytes() == b"" for p in (tmp_path / "out").iterdir())
 
 
-def start_tagging(tmp_path: Path, model_dir: Path) -> subprocess.Popen:  # noqa: F811
-    """`tag -n 2` of a small, a big and a small file, in a child process, once the big file's
-    .partial has its first chunk."""
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "a.txt").write_text("The dog ate .\n")
-    (tmp_path / "in" / "b.txt").write_text("The cat ran to the dog .\n" * 20_000)
-    (tmp_path / "in" / "c.txt").write_text("A cat .\n")
-    cmd = [sys.executable, "-m", "spacy_lstm_tagger", "tag", str(model_dir), str(tmp_path / "in")]
-    cmd += ["-o", str(tmp_path / "out"), "-n", "2", "--chunk-lines", "500", "-b", "100"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    partial = tmp_path / "out" / "b.conllu.partial"
-    deadline = time.time() + 180
-    while not (partial.exists() and partial.stat().st_size > 0) and proc.poll() is None:
-        assert time.time() < deadline
-        time.sleep(0.005)
+def start_workers(tmp_path: Path, model_dir: Path) -> subprocess.Popen:  # noqa: F811
+    """`tag -n 2` of a small, a big and a small file (`start_tagging`), its workers
+    running, once the big file's .partial has its first chunk."""
+    args = ["-n", "2", "--chunk-lines", "500", "-b", "100"]
+    proc = start_tagging(tmp_path, model_dir, *args, timeout=180, stdout=subprocess.PIPE)
     assert proc.poll() is None
     assert len(children(proc.pid)) >= 2  # the workers (and maybe a resource tracker)
     return proc
@@ -192,27 +188,18 @@ def wait_until_gone(pids: List[int], seconds: float = 60) -> None:
 def test_workers_killed_then_resume(tmp_path: Path, model_dir: Path):  # noqa: F811
     """SIGKILL of the parent mid-file: no complete-looking file but the first; --resume with
     workers leaves the first untouched and finishes the others."""
-    proc = start_tagging(tmp_path, model_dir)
+    proc = start_workers(tmp_path, model_dir)
     pids = children(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     wait_until_gone(pids)  # orphaned workers end by themselves
-    out = tmp_path / "out"
-    assert (out / "a.conllu").exists()
-    assert not (out / "b.conllu").exists() and not (out / "c.conllu").exists()
-    before = (out / "a.conllu").stat()
-    code, output = cli(model_dir, tmp_path / "in", "-o", out, "--resume", "-n", "2")
-    assert code == 0, output
-    after = (out / "a.conllu").stat()
-    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    assert sorted(p.name for p in out.iterdir()) == ["a.conllu", "b.conllu", "c.conllu"]
-    assert (out / "b.conllu").read_text().count("# sent_id = ") == 20_000
+    assert_resume_finishes(tmp_path, model_dir, "-n", "2")
 
 
 def test_workers_ctrl_c(tmp_path: Path, model_dir: Path):  # noqa: F811
     """SIGINT to the parent: exit 130, no complete-looking or partial file for the file being
     tagged, and no worker left running."""
-    proc = start_tagging(tmp_path, model_dir)
+    proc = start_workers(tmp_path, model_dir)
     pids = children(proc.pid)
     proc.send_signal(signal.SIGINT)
     stdout, _ = proc.communicate(timeout=60)
