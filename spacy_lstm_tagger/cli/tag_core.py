@@ -9,10 +9,11 @@ import os
 import resource
 import time
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, List, Optional, Tuple
+from typing import BinaryIO, Callable, Iterable, Iterator, List, Optional, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -175,20 +176,12 @@ def tag_file(
     start, cpu_start = time.perf_counter(), cpu_seconds()
     result = FileResult(str(job.source), str(job.target))
     reader = InputReader(job.source, nlp, opts.text_key, opts.skip_bad)
-    partial = with_suffix(job.target, PARTIAL_SUFFIX)
-    job.target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with partial.open("wb") as file_:
-            writer = OutputWriter(opts.output_format, attrs, file_)
-            result.docs, result.words, offset = tag_records(
-                nlp, reader, writer, opts.batch_size, progress
-            )
+    with partial_output(job) as file_:
+        writer = OutputWriter(opts.output_format, attrs, file_)
+        result.docs, result.words, offset = tag_records(
+            nlp, reader, writer, opts.batch_size, progress
+        )
         write_rejects(job, reader.rejects)
-        os.replace(partial, job.target)
-    except BaseException:
-        # Ctrl-C, a crash or bad input: never leave a file that looks complete.
-        partial.unlink(missing_ok=True)
-        raise
     if progress is not None:
         progress(job.source.stat().st_size - offset, 0)
     result.records, result.blank = reader.n_records, reader.n_blank
@@ -197,6 +190,26 @@ def tag_file(
     result.cpu_seconds = cpu_seconds() - cpu_start
     result.peak_rss_mb = peak_rss_mb()
     return result
+
+
+@contextmanager
+def partial_output(job: FileJob) -> Iterator[BinaryIO]:
+    """Open the job's output as `NAME.partial`; rename it into place when the block ends
+    without an error, and remove it otherwise, so a file under its final name is complete.
+
+    job (FileJob): The input and output file.
+    YIELDS (BinaryIO): The open `.partial` file.
+    """
+    partial = with_suffix(job.target, PARTIAL_SUFFIX)
+    job.target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with partial.open("wb") as file_:
+            yield file_
+        os.replace(partial, job.target)
+    except BaseException:
+        # Ctrl-C, a crash or bad input: never leave a file that looks complete.
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def with_suffix(path: Path, suffix: str) -> Path:

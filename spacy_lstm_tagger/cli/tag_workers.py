@@ -20,15 +20,14 @@ from typing import Callable, Iterator, List, Optional, Tuple
 from spacy.tokens import DocBin
 
 from .tag_core import (
-    PARTIAL_SUFFIX,
     FileResult,
     ProgressFn,
     Tagged,
     TagOptions,
     bad_input_message,
+    partial_output,
     peak_rss_mb,
     tag_chunk,
-    with_suffix,
     write_rejects,
 )
 from .tag_formats import (
@@ -212,24 +211,16 @@ def _collect_file(
     the last chunk is in. RETURNS (FileResult): The file's counts."""
     start = time.perf_counter()
     result = FileResult(str(job.source), str(job.target))
-    partial = with_suffix(job.target, PARTIAL_SUFFIX)
-    job.target.parent.mkdir(parents=True, exist_ok=True)
     rejects: List[Reject] = []
-    try:
-        with partial.open("wb") as file_:
-            output, received, n_chunks = _Output(file_, fmt), 0, 1
-            while received < n_chunks:
-                got = next(results)
-                received, n_chunks = received + 1, got.chunk.n_chunks
-                output.add(_add_chunk(result, got, rejects).data)
-                progress(got.chunk.end - got.chunk.start, got.tagged.words)
-            output.close()
+    with partial_output(job) as file_:
+        output, received, n_chunks = _Output(file_, fmt), 0, 1
+        while received < n_chunks:
+            got = next(results)
+            received, n_chunks = received + 1, got.chunk.n_chunks
+            output.add(_add_chunk(result, got, rejects).data)
+            progress(got.chunk.end - got.chunk.start, got.tagged.words)
+        output.close()
         write_rejects(job, rejects)
-        os.replace(partial, job.target)
-    except BaseException:
-        # Ctrl-C, a crash or bad input: never leave a file that looks complete.
-        partial.unlink(missing_ok=True)
-        raise
     result.seconds = time.perf_counter() - start
     return result
 
