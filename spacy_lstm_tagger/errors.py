@@ -7,7 +7,6 @@ tells it apart from spaCy's own "[E001] text".
 """
 
 import warnings
-from typing import List
 
 # How every message of this package begins.
 PREFIX = "(spacy-lstm-tagger) "
@@ -21,15 +20,6 @@ class ErrorsWithCodes(type):
         if code.startswith("__"):  # dunders and the class machinery, not messages
             return message
         return f"{PREFIX}[{code}] {message}"
-
-
-def codes(cls: type) -> List[str]:
-    """The codes a class of messages defines, in order.
-
-    cls (type): `Errors` or `Warnings`.
-    RETURNS (List[str]): The attribute names, e.g. ["E001", "E002"].
-    """
-    return [name for name in vars(cls) if not name.startswith("_")]
 
 
 def strip_prefix(message: str) -> str:

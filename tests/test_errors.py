@@ -19,11 +19,20 @@ from spacy_lstm_tagger.errors import (
     LSTMTaggerWarning,
     Warnings,
     WeightsError,
-    codes,
     strip_prefix,
     warn,
 )
 from spacy_lstm_tagger.pipeline.targets import validate_targets
+
+
+def codes(cls: type) -> List[str]:
+    """The codes a class of messages defines, in order.
+
+    cls (type): `Errors` or `Warnings`.
+    RETURNS (List[str]): The attribute names, e.g. ["E001", "E002"].
+    """
+    return [name for name in vars(cls) if not name.startswith("_")]
+
 
 PACKAGE = Path(spacy_lstm_tagger.__file__).parent
 ERRORS_PY = PACKAGE / "errors.py"
