@@ -62,42 +62,20 @@ ABLATIONS: Dict[str, Tuple[str, List[str]]] = {
         ["--paths.vectors", str(GLOVE), f"--{WORDS}.vectors_attr", "ORTH"],
     ),
 }
-# The accuracy preset's settings, one at a time on top of md_lower_raw (the efficiency
-# preset with en_core_web_md's table), then all together (ewt_joint_accuracy.cfg). A wider
-# encoder learns more slowly, so these get twice the step budget, md_lower_raw included.
-ACCURACY_STEPS = ["--training.max_steps", str(2 * ABLATION_STEPS)]
-ACCURACY_BASE = ["--paths.vectors", str(MD), *ACCURACY_STEPS]
-ABLATIONS.update(
-    {
-        "acc_base_md_lower": (
-            "ewt_joint_vectors.cfg",
-            [*ACCURACY_BASE, f"--{WORDS}.vectors_attr", "LOWER"],
-        ),
-        "acc_h256": (
-            "ewt_joint_vectors.cfg",
-            [*ACCURACY_BASE, f"--{WORDS}.vectors_attr", "LOWER", f"--{MODEL}.hidden_width", "256"],
-        ),
-        "acc_wd02": (
-            "ewt_joint_vectors.cfg",
-            [*ACCURACY_BASE, f"--{WORDS}.vectors_attr", "LOWER", f"--{MODEL}.word_dropout", "0.2"],
-        ),
-        "acc_ls003": (
-            "ewt_joint_vectors.cfg",
-            [
-                *ACCURACY_BASE,
-                f"--{WORDS}.vectors_attr",
-                "LOWER",
-                "--components.lstm_tagger.label_smoothing",
-                "0.03",
-            ],
-        ),
-        "acc_preset": ("ewt_joint_accuracy.cfg", ACCURACY_BASE),
-        "acc_preset_lr001": (
-            "ewt_joint_accuracy.cfg",
-            [*ACCURACY_BASE, "--training.optimizer.learn_rate", "0.001"],
-        ),
-    }
-)
+# The accuracy preset's settings, one at a time on top of the efficiency preset with
+# en_core_web_md's table (both configs look the vectors up by LOWER), then all together
+# (ewt_joint_accuracy.cfg). A wider encoder learns more slowly, so these get twice the
+# step budget, their baseline included.
+ACCURACY_BASE = ["--paths.vectors", str(MD), "--training.max_steps", str(2 * ABLATION_STEPS)]
+ACCURACY_SETTINGS = {
+    "acc_base_md_lower": ("ewt_joint_vectors.cfg", []),
+    "acc_h256": ("ewt_joint_vectors.cfg", [f"--{MODEL}.hidden_width", "256"]),
+    "acc_wd02": ("ewt_joint_vectors.cfg", [f"--{MODEL}.word_dropout", "0.2"]),
+    "acc_ls003": ("ewt_joint_vectors.cfg", ["--components.lstm_tagger.label_smoothing", "0.03"]),
+    "acc_preset": ("ewt_joint_accuracy.cfg", []),
+    "acc_preset_lr001": ("ewt_joint_accuracy.cfg", ["--training.optimizer.learn_rate", "0.001"]),
+}
+ABLATIONS.update({n: (c, [*ACCURACY_BASE, *o]) for n, (c, o) in ACCURACY_SETTINGS.items()})
 
 
 def read_ablations(path: Path = ABLATION_FILE) -> Dict[str, Dict]:
