@@ -104,11 +104,15 @@ def run_ablation(name: str, work: Path) -> None:
 
 
 def ablate(
+    names: List[str] = typer.Argument(None, help="Only these ablations, in this order"),
     jobs: int = typer.Option(1, help="Trainings at once (one thread each)"),
     work: Path = typer.Option(ROOT / "benchmarks" / "work" / "vectors", help="Scratch folder"),
 ) -> None:
-    """Train every ablation that has no result yet."""
-    todo = [name for name in ABLATIONS if name not in read_ablations()]
+    """Train every ablation (or each one named) that has no result yet."""
+    unknown = sorted(set(names or []) - set(ABLATIONS))
+    if unknown:
+        raise typer.BadParameter(f"unknown ablations {unknown}; known: {sorted(ABLATIONS)}")
+    todo = [name for name in names or ABLATIONS if name not in read_ablations()]
     print(f"{len(todo)} ablations to run:", todo, flush=True)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(lambda name: run_ablation(name, work), todo))
