@@ -1,7 +1,10 @@
 """Shared fixtures: small corpora written by the tests, and small fast models."""
 
 import os
+import shutil
 import subprocess
+import sys
+import sysconfig
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -286,6 +289,62 @@ def run_command(cmd: List, cwd: Path, timeout: float = 300) -> str:
     command = " ".join(map(str, cmd))
     assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
+
+
+# What a wheel of this project is built from.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE")
+
+
+def build_project_wheel(tmp: Path, dist: Path) -> None:
+    """Build this project's wheel from a copy of its sources, so nothing is written
+    into the shared working tree.
+
+    tmp (Path): A scratch directory; the copy goes into tmp/project.
+    dist (Path): Where the wheel goes.
+    """
+    src = tmp / "project"
+    src.mkdir()
+    for name in PROJECT_FILES:
+        if (PROJECT_ROOT / name).exists():
+            shutil.copy(PROJECT_ROOT / name, src / name)
+    shutil.copytree(
+        PROJECT_ROOT / "spacy_lstm_tagger",
+        src / "spacy_lstm_tagger",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    # -x: setuptools builds wheels itself; the `wheel` named in build-system.requires
+    # is not needed and may be absent.
+    run_command(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "-x", "-o", dist, src], tmp
+    )
+
+
+def fresh_venv(tmp: Path, leave_out: Sequence[str] = ()) -> Path:
+    """A new virtual environment (tmp/venv) that sees this one's packages, except this
+    project and the names in `leave_out`, through a `.pth` file that points at a view of
+    this environment's site-packages (tmp/deps).
+
+    leave_out (Sequence[str]): Prefixes of site-packages entries to leave out too, e.g.
+        a pipeline package that the test installs itself.
+    RETURNS (Path): Its Python interpreter.
+    """
+    run_command([sys.executable, "-m", "venv", "--without-pip", tmp / "venv"], tmp)
+    python = tmp / "venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    view = tmp / "deps"
+    view.mkdir()
+    paths = sysconfig.get_paths()
+    for lib in {paths["purelib"], paths["platlib"]}:
+        for entry in Path(lib).iterdir():
+            # Leave out this project (editable or not) and this env's .pth hooks.
+            skip = entry.name.startswith(("spacy_lstm_tagger", "__editable__", *leave_out))
+            if not skip and entry.suffix != ".pth":
+                (view / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    purelib = run_command(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp
+    )
+    (Path(purelib.strip()) / "dependencies.pth").write_text(f"{view}\n")
+    return python
 
 
 # UD features for the demo corpus's Penn tags (it has none of its own), so that joint

@@ -140,7 +140,7 @@ def test_joint_package_installs_and_loads_in_fresh_env(demo_records, tmp_path: P
     dist = tmp_path / "dist"
     test_package.build_project_wheel(tmp_path, dist)
     test_package.build_pipeline_package(nlp, tmp_path, dist)
-    python = test_package.fresh_venv(tmp_path)
+    python = test_package.fresh_venv(tmp_path, leave_out=(test_package.PACKAGE,))
     pip = [sys.executable, "-m", "pip", "--python", python, "install", "--no-index"]
     run_command([*pip, "--find-links", dist, test_package.PACKAGE], tmp_path)
     out = run_command(

@@ -7,22 +7,17 @@ and the fresh environment sees the other dependencies (spaCy, torch, ...) throug
 this project."""
 
 import json
-import os
-import shutil
 import sys
-import sysconfig
 from pathlib import Path
 
 import numpy
 import pytest
-from conftest import run_command
+from conftest import build_project_wheel, fresh_venv, run_command
 
 from spacy_lstm_tagger import __version__
 
 pytest.importorskip("build")
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ("pyproject.toml", "README.md", "LICENSE")
 # spaCy prefixes the language: `--name lstm_test` of an English pipeline is `en_lstm_test`.
 PACKAGE = "en_lstm_test"
 TEXTS = ["The dog ate the apple .", "They bought some red cakes near the river ."]
@@ -42,26 +37,6 @@ print(json.dumps({
 """
 
 
-def build_project_wheel(tmp: Path, dist: Path) -> None:
-    """Build this project's wheel from a copy of its sources, so nothing is written
-    into the shared working tree."""
-    src = tmp / "project"
-    src.mkdir()
-    for name in PROJECT_FILES:
-        if (PROJECT_ROOT / name).exists():
-            shutil.copy(PROJECT_ROOT / name, src / name)
-    shutil.copytree(
-        PROJECT_ROOT / "spacy_lstm_tagger",
-        src / "spacy_lstm_tagger",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    # -x: setuptools builds wheels itself; the `wheel` named in build-system.requires
-    # is not needed and may be absent.
-    run_command(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "-x", "-o", dist, src], tmp
-    )
-
-
 def build_pipeline_package(nlp, tmp: Path, dist: Path) -> Path:
     """`spacy package` the pipeline, then build its wheel offline.
 
@@ -76,29 +51,6 @@ def build_pipeline_package(nlp, tmp: Path, dist: Path) -> Path:
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "-o", dist, package_dir], tmp
     )
     return package_dir
-
-
-def fresh_venv(tmp: Path) -> Path:
-    """A new virtual environment that sees this one's packages, except this project.
-
-    RETURNS (Path): Its Python interpreter.
-    """
-    run_command([sys.executable, "-m", "venv", "--without-pip", tmp / "venv"], tmp)
-    python = tmp / "venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    view = tmp / "deps"
-    view.mkdir()
-    paths = sysconfig.get_paths()
-    for lib in {paths["purelib"], paths["platlib"]}:
-        for entry in Path(lib).iterdir():
-            # Leave out this project (editable or not) and this env's .pth hooks.
-            skip = entry.name.startswith(("spacy_lstm_tagger", "__editable__", PACKAGE))
-            if not skip and entry.suffix != ".pth":
-                (view / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
-    purelib = run_command(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp
-    )
-    (Path(purelib.strip()) / "dependencies.pth").write_text(f"{view}\n")
-    return python
 
 
 @pytest.mark.slow
@@ -116,7 +68,7 @@ def test_package_installs_and_loads_in_fresh_env(fixture, request, tmp_path):
     meta = json.loads((package_dir / "meta.json").read_text())
     assert any(req.startswith("spacy-lstm-tagger") for req in meta["requirements"])
 
-    python = fresh_venv(tmp_path)
+    python = fresh_venv(tmp_path, leave_out=(PACKAGE,))
     # Only the pipeline package is named: pip must find spacy-lstm-tagger through
     # the package's requirements.
     pip = [sys.executable, "-m", "pip", "--python", python, "install", "--no-index"]
