@@ -7,12 +7,12 @@
 #   4. words/s on the GPU with nlp.pipe(batch_size=1000) and (batch_size=10000).
 #
 # Needs: a CUDA build of torch, cupy for that CUDA (e.g. pip install cupy-cuda12x), this
-# package installed, and the treebank (DATA, default ../shared/data/ud-english-ewt).
+# package installed, and the treebank (DATA: the folder of ud-english-ewt/, default ../shared/data).
 # Usage: bash benchmarks/gpu_check.sh [WORK_DIR]      (prints everything; exits 1 on a failure)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
-DATA=${DATA:-../shared/data/ud-english-ewt}
+DATA=${DATA:-../shared/data}
 WORK=${1:-/tmp/gpu_check}
 mkdir -p "$WORK/corpus"
 
@@ -24,10 +24,8 @@ print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, GPU: "
 import cupy  # noqa: F401  (spaCy's GPU ops need it)
 EOF
 
-for split in train dev test; do
-  [ -f "$WORK/corpus/en_ewt-ud-$split.spacy" ] ||
-    $PYTHON -m spacy convert "$DATA/en_ewt-ud-$split.conllu" "$WORK/corpus" -c conllu >/dev/null
-done
+$PYTHON -c 'import sys; from pathlib import Path; from benchmarks.common import convert
+convert("ewt", Path(sys.argv[1]), Path(sys.argv[2]))' "$WORK/corpus" "$DATA"
 
 start=$(date +%s)
 $PYTHON -m spacy train configs/ewt_upos.cfg --output "$WORK/training" --gpu-id 0 \

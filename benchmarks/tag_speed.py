@@ -1,7 +1,8 @@
 """Speed of the `tag` command on EWT text: local engine (n_process 1 and 2) and Ray (1 and 2
-actors), with start-up cost and peak memory per worker. Results go to BENCHMARKS.md by hand.
+actors), with start-up cost and peak memory per worker. It prints a Markdown table (no result
+file yet, so BENCHMARKS.md has no section of it).
 
-    OMP_NUM_THREADS=1 python benchmarks/tag_speed.py --data ../shared/data/ud-english-ewt
+    OMP_NUM_THREADS=1 python -m benchmarks.tag_speed --data ../shared/data/ud-english-ewt
 
 The pipeline is `configs/ewt_upos.cfg` initialized (not trained) on EWT dev: tagging speed does
 not depend on the weights' values. Pass --model to time a trained pipeline instead. The text is
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import typer
+
+from .common import DATA, ROOT, last_json, peak_rss_mb
 
 RUNS: Dict[str, Dict] = {
     "local, n_process 1": {"n_process": 1},
@@ -42,7 +45,7 @@ def make_model(data: Path, work: Path) -> Path:
         return model
     docs = read_corpus(data / "en_ewt-ud-dev.conllu", Vocab())
     DocBin(docs=docs[:3000], attrs=["ORTH", "POS", "TAG"]).to_disk(work / "train.spacy")
-    config_path = Path(__file__).parent.parent / "configs" / "ewt_upos.cfg"
+    config_path = ROOT / "configs" / "ewt_upos.cfg"
     paths = {"paths.train": str(work / "train.spacy"), "paths.dev": str(work / "train.spacy")}
     nlp = init_nlp(load_config(config_path, overrides=paths, interpolate=False))
     nlp.to_disk(model)
@@ -68,7 +71,7 @@ def make_corpus(data: Path, work: Path) -> Path:
 
 def child(model: str, inputs: str, output: str, launched: float, spec: Dict) -> None:
     """Run one `tag` command in this process; print what it did as JSON (last line)."""
-    from spacy_lstm_tagger.cli.tag import TagOptions, peak_rss_mb, run_tag
+    from spacy_lstm_tagger.cli.tag import TagOptions, run_tag
 
     done: List[Tuple[float, int]] = []
     engine = spec.get("engine", "local")
@@ -92,7 +95,7 @@ def child(model: str, inputs: str, output: str, launched: float, spec: Dict) -> 
         "words_per_s_steady": steady_words / steady_s if steady_s else 0.0,
         "first_output_s": done[0][0] - launched,
         "worker_peak_rss_mb": max(r.peak_rss_mb for r in summary.results),
-        "driver_peak_rss_mb": peak_rss_mb(),
+        "driver_peak_rss_mb": max(peak_rss_mb(), peak_rss_mb(children=True)),
     }
     print(json.dumps(report))
 
@@ -100,10 +103,17 @@ def child(model: str, inputs: str, output: str, launched: float, spec: Dict) -> 
 def run_one(model: Path, inputs: Path, output: Path, spec: Dict) -> Dict[str, float]:
     """One `tag` run in a fresh process: wall time and the child's report."""
     launched = time.time()
-    cmd = [sys.executable, __file__, "--child", str(model), str(inputs), str(output)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.tag_speed",
+        "--child",
+        str(model),
+        str(inputs),
+        str(output),
+    ]
     cmd += [str(launched), json.dumps(spec)]
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
-    result = json.loads(out.strip().splitlines()[-1])
+    result = last_json(cmd)
     result["wall_s"] = time.time() - launched
     return result
 
@@ -157,7 +167,7 @@ def print_table(results: Dict[str, Dict]) -> None:
 
 
 def main(
-    data: Path = typer.Option(Path("../shared/data/ud-english-ewt"), help="EWT CoNLL-U folder"),
+    data: Path = typer.Option(DATA / "ud-english-ewt", help="EWT CoNLL-U folder"),
     work: Path = typer.Option(Path("/tmp/tag_speed"), help="Working directory"),
     model: Optional[Path] = typer.Option(None, help="A trained pipeline (default: initialized)"),
     repeats: int = typer.Option(2, help="Runs of each configuration; the fastest counts"),
