@@ -49,24 +49,26 @@ def last_json(cmd: List[str]) -> Dict:
 def convert(
     treebank: str,
     corpus: Path,
-    data: Path = DATA,
+    source: Optional[Path] = None,
     splits: Sequence[str] = ("train", "dev", "test"),
 ) -> Dict[str, Path]:
     """Convert a treebank's CoNLL-U files to DocBins with `spacy convert`, once.
 
     treebank (str): A name of TREEBANKS.
     corpus (Path): The folder of the converted files.
-    data (Path): The folder of the treebank folders.
+    source (Optional[Path]): The folder of the treebank's CoNLL-U files (default: its
+        folder under DATA).
     splits (Sequence[str]): The splits to convert.
     RETURNS (Dict[str, Path]): The DocBin of each split.
     """
     folder, stem, _ = TREEBANKS[treebank]
+    source = source or DATA / folder
     corpus.mkdir(parents=True, exist_ok=True)
     paths = {}
     for split in splits:
         out = corpus / f"{stem}-{split}.spacy"
         if not out.exists():
-            src = data / folder / f"{stem}-{split}.conllu"
+            src = source / f"{stem}-{split}.conllu"
             cmd = [sys.executable, "-m", "spacy", "convert", str(src), str(corpus), "-c", "conllu"]
             run(cmd, stdout=subprocess.DEVNULL)
         paths[split] = out

@@ -76,7 +76,8 @@ def ablate(
     restricted (bool): Also score dev with `restrict_morph_by_pos` on.
     data (Path): The folder of the UD treebanks.
     """
-    paths = convert(treebank, work / "corpus" / treebank, data, splits=("train", "dev"))
+    source = data / TREEBANKS[treebank][0]
+    paths = convert(treebank, work / "corpus" / treebank, source, splits=("train", "dev"))
     out = work / name
     out.mkdir(parents=True, exist_ok=True)
     cmd = [

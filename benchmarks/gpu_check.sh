@@ -7,12 +7,12 @@
 #   4. words/s on the GPU with nlp.pipe(batch_size=1000) and (batch_size=10000).
 #
 # Needs: a CUDA build of torch, cupy for that CUDA (e.g. pip install cupy-cuda12x), this
-# package installed, and the treebank (DATA: the folder of ud-english-ewt/, default ../shared/data).
+# package installed, and the treebank (DATA, default ../shared/data/ud-english-ewt).
 # Usage: bash benchmarks/gpu_check.sh [WORK_DIR]      (prints everything; exits 1 on a failure)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
-DATA=${DATA:-../shared/data}
+DATA=${DATA:-../shared/data/ud-english-ewt}
 WORK=${1:-/tmp/gpu_check}
 mkdir -p "$WORK/corpus"
 

@@ -20,7 +20,8 @@ HEADER = """# Benchmarks
 Written by `python -m benchmarks.render` from the result files in `benchmarks/results/`
 alone: do not edit it by hand. Each table says the commit, date, machine and command that
 made it, as its result file records them ("not recorded" where the file has none; a commit
-ending in `+dirty` was measured with uncommitted changes).
+ending in `+dirty` was measured with uncommitted changes). Commands are shown as recorded:
+older ones have the form `python benchmarks/NAME.py`, today's is `python -m benchmarks.NAME`.
 [benchmarks/README.md](benchmarks/README.md) says what each benchmark measures and how to
 run it again.
 

@@ -186,7 +186,7 @@ def train_missing(work: Path, names: List[str], corpus: Dict[str, Path], steps: 
 
 
 def main(
-    data: Path = typer.Option(DATA, help="Folder of the UD treebank folders (../shared/data)"),
+    data: Path = typer.Option(DATA / "ud-english-ewt", help="Folder of the EWT CoNLL-U files"),
     work: Path = typer.Option(WORK / "speed", help="Scratch directory"),
     train_steps: int = typer.Option(1000, help="Training steps of each system"),
     repeats: int = typer.Option(7, help="Timed rounds (median reported), after one warm-up"),
