@@ -12,7 +12,7 @@ from typing import Callable, List, Optional, Tuple
 
 import typer
 
-from . import joint_render, long_docs, speed, vectors_render
+from . import joint_render, long_docs, speed, tag_speed, vectors_render
 from .common import ROOT
 
 HEADER = """# Benchmarks
@@ -35,6 +35,7 @@ SECTIONS: List[Tuple[str, Callable[[], Optional[str]]]] = [
     ("vectors-ewt", vectors_render.section),
     ("speed", speed.speed_section),
     ("long-docs", long_docs.section),
+    ("tag-speed", tag_speed.section),
 ]
 
 

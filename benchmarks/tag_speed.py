@@ -1,6 +1,6 @@
 """Speed of the `tag` command on EWT text: local engine (n_process 1 and 2) and Ray (1 and 2
-actors), with start-up cost and peak memory per worker. It prints a Markdown table (no result
-file yet, so BENCHMARKS.md has no section of it).
+actors), with start-up cost and peak memory per worker. Writes
+benchmarks/results/tag_speed/DATE.json (BENCHMARKS.md shows the latest) and prints the table.
 
     OMP_NUM_THREADS=1 python -m benchmarks.tag_speed --data ../shared/data/ud-english-ewt
 
@@ -20,7 +20,8 @@ from typing import Dict, List, Optional, Tuple
 
 import typer
 
-from .common import DATA, ROOT, last_json, peak_rss_mb
+from .common import DATA, RESULTS, ROOT, last_json, metadata, peak_rss_mb, write_json
+from .joint_render import recorded
 
 RUNS: Dict[str, Dict] = {
     "local, n_process 1": {"n_process": 1},
@@ -29,6 +30,7 @@ RUNS: Dict[str, Dict] = {
     "Ray, 2 actors": {"engine": "ray", "workers": 2},
 }
 N_SHARDS = 8
+RESULT_DIR = RESULTS / "tag_speed"
 
 
 def make_model(data: Path, work: Path) -> Path:
@@ -141,15 +143,15 @@ def same_outputs(work: Path) -> bool:
     return all((o / f).read_bytes() == (outs[0] / f).read_bytes() for o in outs for f in files)
 
 
-def print_table(results: Dict[str, Dict]) -> None:
-    """A Markdown table, and Ray's overhead against local at equal workers."""
-    print(
+def table(results: Dict[str, Dict]) -> str:
+    """RETURNS (str): A Markdown table, and Ray's overhead against local at equal workers."""
+    rows = [
         "| run | words | wall s | words/s (wall) | words/s (steady) | words per worker CPU s "
-        "| start-up s | time to first file s | peak RSS per worker MB |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
+        "| start-up s | time to first file s | peak RSS per worker MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, r in results.items():
-        print(
+        rows.append(
             f"| {name} | {r['words']:,} | {r['wall_s']:.1f} | {r['words_per_s']:,.0f} "
             f"| {r['words_per_s_steady']:,.0f} | {r['words_per_cpu_s']:,.0f} "
             f"| {r['startup_s']:.1f} | {r['first_output_s']:.1f} | {r['worker_peak_rss_mb']:.0f} |"
@@ -160,10 +162,35 @@ def print_table(results: Dict[str, Dict]) -> None:
         ratio = ra["words_per_s_steady"] / lo["words_per_s_steady"]
         cpu_ratio = ra["words_per_cpu_s"] / lo["words_per_cpu_s"]
         extra = ra["startup_s"] - lo["startup_s"]
-        print(
+        rows.append(
             f"\nRay against local, {n} worker(s): {ratio:.2f}x the steady words/s, "
             f"{cpu_ratio:.2f}x the words per worker CPU second, {extra:+.1f} s start-up"
         )
+    return "\n".join(rows)
+
+
+def section(runs: Path = RESULT_DIR) -> Optional[str]:
+    """RETURNS (Optional[str]): The `tag-speed` section of BENCHMARKS.md from the latest
+    result file, None without one."""
+    files = sorted(runs.glob("*.json"))
+    if not files:
+        return None
+    data = json.loads(files[-1].read_text())
+    meta = data["meta"]
+    keys = ("commit", "date", "machine", "command")
+    return "\n".join(
+        [
+            "## Tagging a corpus: the `tag` command's engines\n",
+            "`python -m spacy_lstm_tagger tag` on the raw text of EWT train (one sentence a "
+            "line, in 8 files, CoNLL-U out), locally with 1 and 2 processes and on Ray with 1 "
+            "and 2 actors, every run a fresh process; steady words/s leaves out start-up, "
+            "model loading and Ray's start. Best of the runs by wall time.\n",
+            *(f"- {key}: {recorded([meta.get(key)])}" for key in keys),
+            f"- load average at start and end: {meta.get('load_average', 'not recorded')}; "
+            f"all runs wrote identical files: {data['identical_outputs']}\n",
+            table(data["results"]),
+        ]
+    )
 
 
 def main(
@@ -183,10 +210,15 @@ def main(
         f"load average {os.getloadavg()[0]:.1f} at start",
         file=sys.stderr,
     )
+    meta = metadata("tag_speed")
+    start_load = os.getloadavg()[0]
     results = measure(model, corpus, work / "one", work, repeats)
-    print_table(results)
-    print(f"\nAll runs wrote identical files: {same_outputs(work)}")
-    print(f"Load average {os.getloadavg()[0]:.1f} at the end")
+    meta["load_average"] = f"{start_load:.1f}, {os.getloadavg()[0]:.1f}"
+    identical = same_outputs(work)
+    out = {"meta": meta, "results": results, "identical_outputs": identical}
+    write_json(RESULT_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}.json", out)
+    print(table(results))
+    print(f"\nAll runs wrote identical files: {identical}")
 
 
 if __name__ == "__main__":
