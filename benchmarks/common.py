@@ -11,11 +11,10 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Callable, ContextManager, Dict, Iterable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, ContextManager, Dict, Iterable, List, Optional, Sequence
 
-from spacy.tokens import Doc
-
-from spacy_lstm_tagger.cli.scores import token_pairs
+if TYPE_CHECKING:  # this module stays light: training.py's time-cap wrapper imports it
+    from spacy.tokens import Doc
 
 ROOT = Path(__file__).resolve().parent.parent
 # The shared data (../shared/data/README.md); a user's clone has none, so nothing reads
@@ -76,8 +75,8 @@ def convert(
 
 
 def token_counts(
-    gold: Sequence[Doc],
-    docs: Sequence[Doc],
+    gold: Sequence["Doc"],
+    docs: Sequence["Doc"],
     attrs: Sequence[str],
     train_forms: Iterable[str] = (),
     pairs: Optional[set] = None,
@@ -94,6 +93,8 @@ def token_counts(
     RETURNS (Dict[str, List[int]]): Per field (and "alltags" when all three are scored):
         right, total, unseen right, unseen total.
     """
+    from spacy_lstm_tagger.cli.scores import token_pairs
+
     counts: Dict[str, List[int]] = {}
     forms = set(train_forms)
     all_three = set(attrs) == set(FIELDS)
@@ -161,7 +162,9 @@ def time_interleaved(
     }
 
 
-def pipe_task(nlp, gold: Sequence[Doc], context: Callable[[], ContextManager] = None, **kwargs):
+def pipe_task(
+    nlp, gold: Sequence["Doc"], context: Optional[Callable[[], ContextManager]] = None, **kwargs
+):
     """RETURNS (Callable[[Stopwatch], None]): A task of `time_interleaved` that tags the
     gold-tokenized docs with `nlp.pipe(batch_size=1000)` under `context`, timing only that."""
     from spacy_lstm_tagger.cli.corpus_io import gold_tokenized

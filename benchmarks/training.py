@@ -11,13 +11,14 @@ from typing import Dict, List, Tuple
 # Runs a command in a child process, stopped after argv[1] minutes (0: no cap), and
 # prints "done" or "time_cap" and the child's peak RSS in MB.
 CAPPED = (
-    "import resource, subprocess, sys\n"
+    "import subprocess, sys\n"
+    "from benchmarks.common import peak_rss_mb\n"
     "cap = float(sys.argv[1]) * 60 or None\n"
     "try:\n"
     "    subprocess.run(sys.argv[2:], check=True, timeout=cap); status = 'done'\n"
     "except subprocess.TimeoutExpired:\n"
     "    status = 'time_cap'\n"
-    "print(status, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+    "print(status, peak_rss_mb(children=True))\n"
 )
 
 
