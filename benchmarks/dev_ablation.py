@@ -1,6 +1,6 @@
 """Dev-set ablations of training settings: train a config with overrides, record best dev.
 
-    OMP_NUM_THREADS=1 python benchmarks/dev_ablation.py RUN_NAME CONFIG TREEBANK \\
+    OMP_NUM_THREADS=1 python -m benchmarks.dev_ablation RUN_NAME CONFIG TREEBANK \\
         --work /tmp/ablate -- --training.dropout 0.33 --system.seed 1
 
 TREEBANK is `ewt` or `gdt` (read from ../shared/data, converted once into WORK/corpus).
@@ -8,7 +8,8 @@ Everything after `--` is passed to `spacy train` as config overrides. Appends on
 to WORK/results.jsonl: the run name, the overrides, the best dev score, the step it
 was reached at, every target's dev accuracy, the wall time, and with --restricted the
 dev accuracies of the joint model with `restrict_morph_by_pos` on. Run several at
-once from separate shells, each with OMP_NUM_THREADS=1.
+once from separate shells, each with OMP_NUM_THREADS=1; vectors.py runs its ablations
+through `ablate`.
 """
 
 import json
@@ -20,27 +21,7 @@ from typing import Dict, List
 
 import typer
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
-TREEBANKS = {
-    "ewt": ("ud-english-ewt", "en_ewt-ud", "en"),
-    "gdt": ("ud-greek-gdt", "el_gdt-ud", "el"),
-}
-
-
-def convert(treebank: str, corpus: Path, data: Path) -> Dict[str, Path]:
-    """Convert the treebank's CoNLL-U files with `spacy convert`, once."""
-    folder, stem, _ = TREEBANKS[treebank]
-    corpus.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for split in ("train", "dev"):
-        out = corpus / f"{stem}-{split}.spacy"
-        if not out.exists():
-            src = data / folder / f"{stem}-{split}.conllu"
-            cmd = [sys.executable, "-m", "spacy", "convert", str(src), str(corpus), "-c", "conllu"]
-            subprocess.run(cmd, check=True, capture_output=True)
-        paths[split] = out
-    return paths
+from .common import DATA, TREEBANKS, convert
 
 
 def best_dev(out: Path, log: str, score: str) -> Dict[str, float]:
@@ -74,6 +55,55 @@ def restricted_dev(model: Path, dev: Path) -> Dict[str, float]:
     return {k: v for k, v in scores.items() if k.endswith("_acc") and v is not None}
 
 
+def ablate(
+    name: str,
+    config: Path,
+    treebank: str,
+    overrides: List[str],
+    work: Path,
+    score: str = "pos_acc",
+    restricted: bool = False,
+    data: Path = DATA,
+) -> Dict:
+    """Train one configuration, append its line to WORK/results.jsonl; RETURNS the line.
+
+    name (str): The run's name (its folder under `work`).
+    config (Path): The training config.
+    treebank (str): "ewt" or "gdt".
+    overrides (List[str]): `spacy train` overrides.
+    work (Path): The work folder (WORK/corpus: the converted treebank).
+    score (str): The dev score whose best is reported.
+    restricted (bool): Also score dev with `restrict_morph_by_pos` on.
+    data (Path): The folder of the UD treebanks.
+    """
+    source = data / TREEBANKS[treebank][0]
+    paths = convert(treebank, work / "corpus" / treebank, source, splits=("train", "dev"))
+    out = work / name
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable, "-m", "spacy", "train", str(config), "--output", str(out),
+        "--paths.train", str(paths["train"]), "--paths.dev", str(paths["dev"]),
+        "--nlp.lang", TREEBANKS[treebank][2],
+        *overrides,
+    ]  # fmt: skip
+    start = time.time()
+    log = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    (out / "train.log").write_text(log)
+    result = {
+        "name": name,
+        "treebank": treebank,
+        "overrides": overrides,
+        **best_dev(out, log, score),
+        "wall_s": round(time.time() - start),
+    }
+    if restricted:
+        result["dev_restricted"] = restricted_dev(out / "model-best", paths["dev"])
+    print(json.dumps(result), flush=True)
+    with (work / "results.jsonl").open("a") as handle:
+        handle.write(json.dumps(result) + "\n")
+    return result
+
+
 def main(
     name: str = typer.Argument(..., help="Name of the run"),
     config: Path = typer.Argument(..., help="Training config"),
@@ -85,30 +115,7 @@ def main(
     data: Path = typer.Option(DATA, help="Folder of the UD treebanks"),
 ) -> None:
     """Train one configuration and record its best dev score."""
-    paths = convert(treebank, work / "corpus" / treebank, data)
-    out = work / name
-    out.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        sys.executable, "-m", "spacy", "train", str(config), "--output", str(out),
-        "--paths.train", str(paths["train"]), "--paths.dev", str(paths["dev"]),
-        "--nlp.lang", TREEBANKS[treebank][2],
-        *(overrides or []),
-    ]  # fmt: skip
-    start = time.time()
-    log = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    (out / "train.log").write_text(log)
-    result = {
-        "name": name,
-        "treebank": treebank,
-        "overrides": overrides or [],
-        **best_dev(out, log, score),
-        "wall_s": round(time.time() - start),
-    }
-    if restricted:
-        result["dev_restricted"] = restricted_dev(out / "model-best", paths["dev"])
-    print(json.dumps(result), flush=True)
-    with (work / "results.jsonl").open("a") as handle:
-        handle.write(json.dumps(result) + "\n")
+    ablate(name, config, treebank, overrides or [], work, score, restricted, data)
 
 
 if __name__ == "__main__":

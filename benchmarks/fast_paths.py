@@ -2,7 +2,7 @@
 without the character cache) and the recurrent layer (packed, grouped by length,
 bfloat16, and int8 dynamic quantization as a measured alternative), at 1 and 2 threads.
 
-    python benchmarks/fast_paths.py MODEL TEST.spacy [--rounds 12]
+    python -m benchmarks.fast_paths MODEL TEST.spacy [--rounds 12]
 
 One process; the variants interleaved, each round over the whole test set in one
 call; the median (and best) of the rounds after a warm-up round, in milliseconds of
@@ -13,7 +13,6 @@ reference path.
 import contextlib
 import copy
 import statistics
-import time
 import warnings
 from pathlib import Path
 from typing import Callable, Dict, List
@@ -27,6 +26,8 @@ from spacy_lstm_tagger import reference_paths
 from spacy_lstm_tagger.cli.corpus_io import gold_tokenized, read_corpus
 from spacy_lstm_tagger.layers import char_module, tagger_converters
 from spacy_lstm_tagger.layers.tagger_model import get_torch_module
+
+from .common import Stopwatch, time_interleaved
 
 
 @contextlib.contextmanager
@@ -101,22 +102,24 @@ def time_layers(nlp: spacy.Language, docs: List, rounds: int) -> Dict[str, Dict]
     X = tok2vec.predict(docs)
     with reference_paths():
         reference = recurrent.predict(X)
-    timings: Dict[str, Dict[str, List[float]]] = {}
     diffs: Dict[str, float] = {}
-    for _ in range(rounds + 1):
-        for name, make_context in variants(nlp).items():
+
+    def task(name: str, make_context: Callable) -> Callable[[Stopwatch], None]:
+        def timed(watch: Stopwatch) -> None:
             with make_context():
-                times = timings.setdefault(name, {"tok2vec": [], "recurrent": []})
-                start = time.perf_counter()
-                tok2vec.predict(docs)
-                times["tok2vec"].append(time.perf_counter() - start)
-                start = time.perf_counter()
-                probs = recurrent.predict(X)
-                times["recurrent"].append(time.perf_counter() - start)
+                with watch("tok2vec"):
+                    tok2vec.predict(docs)
+                with watch("recurrent"):
+                    probs = recurrent.predict(X)
             diffs[name] = max(float(abs(a - b).max()) for a, b in zip(probs, reference))
+
+        return timed
+
+    tasks = {name: task(name, context) for name, context in variants(nlp).items()}
+    timings = time_interleaved(tasks, rounds)
     return {
         name: {
-            **{f"{part} ms": _ms(t[1:]) for part, t in parts.items()},
+            **{f"{part} ms": _ms(t["wall"]) for part, t in parts.items()},
             "max prob diff": f"{diffs[name]:.1e}",
         }
         for name, parts in timings.items()

@@ -24,10 +24,8 @@ print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, GPU: "
 import cupy  # noqa: F401  (spaCy's GPU ops need it)
 EOF
 
-for split in train dev test; do
-  [ -f "$WORK/corpus/en_ewt-ud-$split.spacy" ] ||
-    $PYTHON -m spacy convert "$DATA/en_ewt-ud-$split.conllu" "$WORK/corpus" -c conllu >/dev/null
-done
+$PYTHON -c 'import sys; from pathlib import Path; from benchmarks.common import convert
+convert("ewt", Path(sys.argv[1]), Path(sys.argv[2]))' "$WORK/corpus" "$DATA"
 
 start=$(date +%s)
 $PYTHON -m spacy train configs/ewt_upos.cfg --output "$WORK/training" --gpu-id 0 \

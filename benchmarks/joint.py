@@ -1,11 +1,11 @@
 """Joint tagging benchmark: UPOS, XPOS and FEATS from one network against spaCy's tagger
-and morphologizer sharing a tok2vec, and against single-target systems (issue 10).
+and morphologizer sharing a tok2vec, and against single-target systems.
 
-    OMP_NUM_THREADS=1 python benchmarks/joint.py --treebank ewt --jobs 2   # days on 2 cores
-    OMP_NUM_THREADS=1 python benchmarks/joint.py --treebank gdt --jobs 2
-    python benchmarks/joint.py --treebank gdt --render-only  # the table from the results
-    python benchmarks/joint.py --treebank gdt --rescore  # score the saved models again
-    python benchmarks/joint.py --treebank gdt --quick --jobs 1 --seeds 1  # checks the path
+    OMP_NUM_THREADS=1 python -m benchmarks.joint --treebank ewt --jobs 2   # days on 2 cores
+    OMP_NUM_THREADS=1 python -m benchmarks.joint --treebank gdt --jobs 2
+    python -m benchmarks.joint --treebank gdt --render-only  # the table from the results
+    python -m benchmarks.joint --treebank gdt --rescore  # score the saved models again
+    python -m benchmarks.joint --treebank gdt --quick --jobs 1 --seeds 1  # checks the path
 
 Every training is `spacy train` with gold tokens, seeds set, patience on dev and no
 epoch cap, one thread each (`--jobs 2` runs two at once). Each (system, seed) writes
@@ -14,93 +14,58 @@ a rerun skips it; a training without its result file starts again from scratch. 
 seed-0 models are timed together into speed.json (again with `--speed`); lstm_joint is
 also scored with FEATS restricted by UPOS ("restricted" in its result files). The section
 `joint-TREEBANK` of BENCHMARKS.md and the `joint-summary` table of README.md are written
-from the result files.
+from the result files (joint_render.py).
 """
 
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import typer
 
-sys.path.insert(0, str(Path(__file__).parent))
-from dev_ablation import TREEBANKS  # noqa: E402
-from ewt import ROOT, git_commit, run_capped  # noqa: E402
-from joint_measure import BFLOAT16  # noqa: E402
-from joint_render import RESTRICTED, section, summary_table  # noqa: E402
-from joint_systems import HEADLINE, SYSTEMS, TITLES, convert, sample_train, write_config  # noqa: E402
-from measure import disk_mb  # noqa: E402
-from render import write_section  # noqa: E402
+from .common import (
+    ROOT,
+    TREEBANKS,
+    WORK,
+    convert,
+    disk_mb,
+    git_commit,
+    last_json,
+    metadata,
+    now,
+    write_json,
+    write_section,
+)
+from .joint_measure import BFLOAT16
+from .joint_render import (
+    JOINT,
+    RESTRICTED,
+    load_runs,
+    load_speeds,
+    readme_summary,
+    treebank_section,
+)
+from .systems import HEADLINE, SYSTEMS, sample_train, write_config
+from .training import read_log, saved_best, train
 
-
-def read_log(path: Path) -> List[Dict]:
-    """RETURNS (List[Dict]): The records of a JSONL training log, one per evaluation."""
-    return [json.loads(line) for line in path.read_text().splitlines() if line]
-
-
-def saved_best(log: List[Dict]) -> Dict:
-    """RETURNS (Dict): The evaluation whose model is model-best: spaCy saves a tie with
-    the best dev score again, so the last of the best is the one saved."""
-    return max(reversed(log), key=lambda record: record["score"])
-
-
-def train(
-    config: Path, out: Path, corpus: Dict[str, Path], overrides: List[str], minutes: float = 0
-) -> Dict:
-    """Train with `spacy train` in a fresh process; RETURNS its training figures.
-
-    config (Path): The config, with its JSONL log at out/train.jsonl.
-    out (Path): The output folder (model-best, model-last).
-    corpus (Dict[str, Path]): The converted splits.
-    overrides (List[str]): Further `spacy train` overrides (seeds, steps).
-    minutes (float): Stop the training after this long (0: no cap); the result then says
-        stopped_by "time_cap", and model-best is the best model found until then.
-    RETURNS (Dict): Seconds to best dev and in all, best step and dev scores, peak RSS.
-    """
-    cmd = [
-        sys.executable, "-m", "spacy", "train", str(config), "--output", str(out),
-        "--paths.train", str(corpus["train"]), "--paths.dev", str(corpus["dev"]),
-        "--corpora.train.gold_preproc", "true", "--corpora.dev.gold_preproc", "true",
-        *overrides,
-    ]  # fmt: skip
-    start = time.time()
-    status, peak = run_capped(cmd, out / "train.log", minutes)
-    log = read_log(out / "train.jsonl")
-    best = saved_best(log)
-    meta_file = out / "model-best" / "meta.json"
-    performance = json.loads(meta_file.read_text())["performance"]
-    return {
-        # spaCy rewrites model-best at each better dev score: its last write is when the
-        # best model was found, counted from the launch of `spacy train`.
-        "train_seconds": round(meta_file.stat().st_mtime - start, 1),
-        "total_train_seconds": round(time.time() - start, 1),
-        "best_step": best["step"],
-        "last_step": log[-1]["step"],
-        "best_dev_score": best["score"],
-        "dev": {k: v for k, v in performance.items() if k.endswith("_acc") and v is not None},
-        "train_peak_rss_mb": peak,
-        "stopped_by": status,
-    }
+MEASURE = [sys.executable, "-m", "benchmarks.joint_measure"]
 
 
 def evaluate(system: str, model: Path, corpus: Dict[str, Path]) -> Dict:
     """Score a model on test in a fresh process; RETURNS its scores and disk size, and
     for lstm_joint its scores with FEATS restricted by UPOS under "restricted"."""
     cmd = [
-        sys.executable, str(Path(__file__).parent / "joint_measure.py"), "evaluate",
-        str(model), str(corpus["train"]), str(corpus["test"]), "--attrs", ",".join(SYSTEMS[system]),
+        *MEASURE, "evaluate", str(model), str(corpus["train"]), str(corpus["test"]),
+        "--attrs", ",".join(SYSTEMS[system]),
     ]  # fmt: skip
 
     def scored(*flags: str) -> Dict:
-        out = subprocess.run([*cmd, *flags], check=True, stdout=subprocess.PIPE, text=True).stdout
-        return json.loads(out.strip().splitlines()[-1])
+        return last_json([*cmd, *flags])
 
     scores = {**scored(), "disk_mb": disk_mb(model)}
     if system == "lstm_joint":
@@ -119,8 +84,8 @@ def rescore(results: Path, corpus: Dict[str, Path]) -> None:
         log = Path(result["meta"]["config"]).parent / "train.jsonl"
         if log.exists():  # the step of the model saved, by the rule of `saved_best`
             result["best_step"] = saved_best(read_log(log))["step"]
-        result["meta"]["rescored"] = f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {commit}"
-        path.write_text(json.dumps(result, indent=2) + "\n")
+        result["meta"]["rescored"] = f"{now()}, {commit}"
+        write_json(path, result)
         print(f"rescored {path.name}", flush=True)
 
 
@@ -153,7 +118,7 @@ def run_job(
         "attrs": list(SYSTEMS[system]),
         "meta": {
             **meta,
-            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "date": now(),
             "config": str(config),
             "model": str(out / "model-best"),
         },
@@ -161,7 +126,7 @@ def run_job(
         **scores,
     }
     path = dirs["results"] / f"{system}_s{seed}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(path, result)
     print(f"done: {system} seed {seed}", json.dumps(scores), flush=True)
     return path
 
@@ -188,16 +153,6 @@ def run_all(jobs: List[Tuple[str, int]], n_jobs: int, **kwargs) -> List[str]:
     return failed
 
 
-def load_runs(results: Path) -> Dict[str, List[Dict]]:
-    """RETURNS (Dict[str, List[Dict]]): Per system (SYSTEMS order), each seed's result."""
-    runs: Dict[str, List[Dict]] = {}
-    for name in SYSTEMS:
-        files = sorted(results.glob(f"{name}_s*.json"))
-        if files:
-            runs[name] = [json.loads(path.read_text()) for path in files]
-    return runs
-
-
 def measure_speed(results: Path, repeats: int) -> None:
     """Time the seed-0 model of every finished system, in one fresh process, into
     results/speed.json."""
@@ -207,26 +162,19 @@ def measure_speed(results: Path, repeats: int) -> None:
         models["lstm_joint" + BFLOAT16] = models["lstm_joint"]
         models[RESTRICTED] = models["lstm_joint"]  # as the joint configs decode
     test = next(iter(runs.values()))[0]["meta"]["test"]
-    cmd = [sys.executable, str(Path(__file__).parent / "joint_measure.py"), "speed", test]
+    cmd = [*MEASURE, "speed", test]
     cmd += [f"{n}={m}" for n, m in models.items()] + ["--repeats", str(repeats)]
     print("$", " ".join(cmd), flush=True)
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "commit": git_commit()}
+    meta = metadata("joint")  # before the run: the commit and tree it timed
     speeds = {"meta": {**meta, "repeats": repeats, "models": models}}
-    speeds["words_per_second"] = json.loads(out.strip().splitlines()[-1])
-    (results / "speed.json").write_text(json.dumps(speeds, indent=2) + "\n")
+    speeds["words_per_second"] = last_json(cmd)
+    write_json(results / "speed.json", speeds)
 
 
 def speed_missing(results: Path) -> bool:
     """RETURNS (bool): Whether a finished system has no speed in results/speed.json."""
     timed = load_speeds(results)
     return any(name not in timed for name in load_runs(results))
-
-
-def load_speeds(results: Path) -> Dict[str, float]:
-    """RETURNS (Dict[str, float]): The words/s of each timed system, if measured."""
-    speed_file = results / "speed.json"
-    return json.loads(speed_file.read_text())["words_per_second"] if speed_file.exists() else {}
 
 
 def render(treebank: str, results: Path, markdown: Path, readme: Optional[Path]) -> None:
@@ -238,16 +186,13 @@ def render(treebank: str, results: Path, markdown: Path, readme: Optional[Path])
     markdown (Path): The BENCHMARKS.md to write.
     readme (Optional[Path]): The README.md to write, or None (quick runs).
     """
-    runs = load_runs(results)
-    if not runs:
+    text = treebank_section(treebank, results)
+    if text is None:
         raise typer.BadParameter(f"No result files in {results}")
-    text = section(TITLES[treebank], runs, results / "speed.json")
     write_section(markdown, f"joint-{treebank}", text)
     print(text, f"\n(written to {markdown})", sep="\n")
     if readme is not None:
-        folders = [results.parent / name for name in TITLES if (results.parent / name).exists()]
-        by_treebank = {f.name: (load_runs(f), load_speeds(f)) for f in folders if load_runs(f)}
-        write_section(readme, "joint-summary", summary_table(by_treebank))
+        write_section(readme, "joint-summary", readme_summary(results.parent))
 
 
 def main(
@@ -271,7 +216,7 @@ def main(
         None, help="Train on this many sentences drawn at random (a learning curve)"
     ),
     sample_seed: int = typer.Option(0, help="Seed of the --train-size sample"),
-    work: Path = typer.Option(ROOT / "benchmarks" / "work" / "joint", help="Scratch folder"),
+    work: Path = typer.Option(WORK / "joint", help="Scratch folder"),
     markdown: Path = typer.Option(ROOT / "BENCHMARKS.md", help="Markdown file to write"),
 ) -> None:
     """Train, score and time every system that has no result yet; render the table."""
@@ -282,7 +227,7 @@ def main(
         max_steps, eval_frequency = 100, 50
         markdown = Path(tempfile.mkstemp(prefix=f"joint-{treebank}-", suffix=".md")[1])
     name = treebank + (f"_n{train_size}_s{sample_seed}" if train_size else "")
-    results = (work / "quick_results" if quick else ROOT / "benchmarks/results/joint") / name
+    results = (work / "quick_results" if quick else JOINT) / name
     results.mkdir(parents=True, exist_ok=True)
     sample = (train_size, sample_seed) if train_size else None
     failed: List[str] = []
@@ -297,7 +242,7 @@ def main(
         failed = train_missing(
             treebank, todo, jobs, overrides, runs, results, quick, sample, time_cap
         )
-    # A learning curve's models are not timed, and benchmarks/vectors.py renders them.
+    # A learning curve's models are not timed, and vectors.py renders them.
     timed = speed or (not (render_only or rescore_only) and speed_missing(results))
     if timed and not sample:
         measure_speed(results, repeats)
@@ -336,9 +281,7 @@ def train_missing(
     if sample:
         corpus = sample_train(corpus, *sample)
     meta = {
-        "commit": git_commit(),
-        "command": "python benchmarks/joint.py " + " ".join(sys.argv[1:]),
-        "machine": "2 CPU cores, no GPU",
+        **metadata("joint"),
         "quick": quick,
         "time_cap_minutes": time_cap,
         "training_overrides": overrides,

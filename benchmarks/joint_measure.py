@@ -1,30 +1,25 @@
-"""Test scores and speed for benchmarks/joint.py (its tables: joint_render.py).
+"""Test scores and speed of trained pipelines, for joint.py and vectors.py, each
+measured in a fresh process of its own that prints JSON:
 
-Run as a script, it measures in a fresh process of its own and prints JSON:
-    python benchmarks/joint_measure.py evaluate MODEL TRAIN.spacy TEST.spacy --attrs pos,tag
-    python benchmarks/joint_measure.py evaluate MODEL TRAIN.spacy TEST.spacy --restrict
-    python benchmarks/joint_measure.py speed TEST.spacy NAME=MODEL [NAME=MODEL ...]
+    python -m benchmarks.joint_measure evaluate MODEL TRAIN.spacy TEST.spacy --attrs pos,tag
+    python -m benchmarks.joint_measure evaluate MODEL TRAIN.spacy TEST.spacy --restrict
+    python -m benchmarks.joint_measure speed TEST.spacy NAME=MODEL [NAME=MODEL ...]
 """
 
 import json
-import resource
-import sys
+import statistics
 from pathlib import Path
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Optional
 
 import spacy
 import torch
 import typer
-from spacy.tokens import Doc
 
-sys.path.insert(0, str(Path(__file__).parent))
-from measure import measure_speed  # noqa: E402
+from spacy_lstm_tagger import set_inference_precision
+from spacy_lstm_tagger.cli.corpus_io import gold_tokenized, read_corpus
 
-from spacy_lstm_tagger.cli.corpus_io import gold_tokenized, read_corpus  # noqa: E402
-from spacy_lstm_tagger.cli.scores import token_pairs  # noqa: E402
+from .common import accuracies, peak_rss_mb, pipe_task, time_interleaved, token_counts
 
-# Each target attribute's name in the results.
-FIELDS = {"pos": "upos", "tag": "xpos", "morph": "feats"}
 # The component setting that restricts FEATS to those seen with the predicted UPOS.
 RESTRICT = {"components": {"lstm_tagger": {"restrict_morph_by_pos": True}}}
 # The suffix of a system timed in bfloat16 (opt-in, `inference_precision.v1`).
@@ -32,38 +27,6 @@ BFLOAT16 = ", bfloat16"
 # The suffix of lstm_joint scored and timed with RESTRICT.
 RESTRICTED = ", FEATS restricted by UPOS"
 app = typer.Typer(add_completion=False)
-
-
-def tally(
-    gold: List[Doc], docs: Iterable[Doc], attrs: List[str], train_forms: set, pairs: set
-) -> Dict[str, List[int]]:
-    """Count right and scored tokens, on all tokens and on out-of-vocabulary ones.
-
-    pairs (set): The (UPOS, FEATS) pairs of the training corpus.
-    RETURNS (Dict[str, List[int]]): Per key (an attribute's field, and "alltags" when
-        all three are written and scored): right, total, OOV right, OOV total. With
-        "pos" and "morph" written, "seen_pair" counts the tokens whose predicted
-        (UPOS, FEATS) pair occurs in training: the others contradict their UPOS.
-    """
-    counts: Dict[str, List[int]] = {}
-    both = {"pos", "morph"} <= set(attrs)
-    all_three = set(attrs) == set(FIELDS)
-    docs = list(docs)
-    # The rules of `report` and `crossval`: who is scored, and what is a value.
-    for doc_index, g, values in token_pairs(gold, docs, attrs):
-        checks = {FIELDS[attr]: label == guess for attr, (label, guess) in values.items()}
-        if all_three and len(checks) == len(FIELDS):
-            checks["alltags"] = all(checks.values())
-        if both:
-            p = docs[doc_index][g.i]
-            checks["seen_pair"] = (p.pos_, str(p.morph)) in pairs
-        oov = g.text not in train_forms
-        for key, ok in checks.items():
-            c = counts.setdefault(key, [0, 0, 0, 0])
-            c[0], c[1] = c[0] + ok, c[1] + 1
-            if oov:
-                c[2], c[3] = c[2] + ok, c[3] + 1
-    return counts
 
 
 def score(
@@ -85,18 +48,39 @@ def score(
     train_forms = {t.text for doc in train_docs for t in doc}
     pairs = {(t.pos_, str(t.morph)) for doc in train_docs for t in doc if t.has_morph()}
     gold = read_corpus(test, nlp.vocab)
-    docs = nlp.pipe([gold_tokenized(nlp, doc) for doc in gold], batch_size=1000)
-    result: Dict[str, float] = {}
-    counts = tally(gold, docs, attrs, train_forms, pairs)
-    for key, (right, total, oov_right, oov_total) in counts.items():
-        result[f"{key}_acc"] = right / total
-        if oov_total:
-            result[f"oov_{key}_acc"] = oov_right / oov_total
+    docs = list(nlp.pipe([gold_tokenized(nlp, doc) for doc in gold], batch_size=1000))
+    result: Dict[str, float] = accuracies(token_counts(gold, docs, attrs, train_forms, pairs))
     tokens = [t.text for doc in gold for t in doc]
     result["n_tokens"] = len(tokens)
     result["n_oov_tokens"] = sum(text not in train_forms for text in tokens)
-    result["eval_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result["eval_peak_rss_mb"] = peak_rss_mb()
     return result
+
+
+def measure_speed(
+    models: Dict[str, Path],
+    test: Path,
+    repeats: int,
+    bfloat16: Iterable[str] = (),
+    configs: Optional[Dict[str, Dict]] = None,
+) -> Dict[str, float]:
+    """Words per second of `nlp.pipe` over the test sentences (batch_size 1000), the
+    systems interleaved in one process, median over the repetitions; the systems named
+    in `bfloat16` run their recurrent taggers in bfloat16 (`set_inference_precision`),
+    and those in `configs` are loaded with that config override."""
+    configs = configs or {}
+    pipelines = {
+        name: spacy.load(path, config=configs.get(name, {})) for name, path in models.items()
+    }
+    for name in bfloat16:
+        set_inference_precision(pipelines[name], "bfloat16")
+    gold = read_corpus(test, next(iter(pipelines.values())).vocab)
+    n_words = sum(len(doc) for doc in gold)
+    tasks = {name: pipe_task(nlp, gold) for name, nlp in pipelines.items()}
+    timings = time_interleaved(tasks, repeats)
+    return {
+        name: round(n_words / statistics.median(t["all"]["wall"]), 1) for name, t in timings.items()
+    }
 
 
 @app.command()

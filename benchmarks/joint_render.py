@@ -1,13 +1,17 @@
-"""The Markdown of benchmarks/joint.py, every figure read from the result files: a
-treebank's table, which differences are larger than the seeds' spread, whether the
-issue's targets are met, and the README's summary table."""
+"""The Markdown of joint.py, every figure read from the result files: a treebank's
+table, which differences are larger than the seeds' spread, whether the targets are met,
+and the README's summary table."""
 
 import json
 import statistics
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from joint_measure import RESTRICTED as RESTRICTED_SUFFIX
+from .common import RESULTS
+from .joint_measure import RESTRICTED as RESTRICTED_SUFFIX
+from .systems import SYSTEMS, TITLES
+
+JOINT = RESULTS / "joint"
 
 # Column label, result key, format, and the scale of the value (accuracies in %).
 ACCURACIES = [
@@ -144,7 +148,7 @@ def accuracy_targets(runs: Dict[str, List[Dict]]) -> List[str]:
 
 
 def targets(runs: Dict[str, List[Dict]], speeds: Dict[str, float]) -> str:
-    """The issue's targets on this treebank, met or missed, on seed means; a target whose
+    """The targets on this treebank, met or missed, on seed means; a target whose
     systems have no result yet is left out and named.
 
     runs (Dict[str, List[Dict]]): Per system, the result of each seed.
@@ -169,15 +173,62 @@ def targets(runs: Dict[str, List[Dict]], speeds: Dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+def recorded(values: List[object]) -> str:
+    """RETURNS (str): The distinct values, each in backticks, or "not recorded"."""
+    found = sorted({str(v) for v in values if v not in (None, "")})
+    missing = sum(v in (None, "") for v in values)
+    text = ", ".join(f"`{v}`" for v in found)
+    if missing:
+        text += ("; " if text else "") + "not recorded" + (f" for {missing}" if found else "")
+    return text
+
+
 def speed_line(meta: Dict) -> str:
-    """RETURNS (str): How and when the speeds were measured (meta of speed.json)."""
+    """RETURNS (str): How, when and where the speeds were measured (speed.json's meta)."""
     if not meta:
         return "- speed: not measured yet"
     return (
-        f"- speed: {meta['date']}, commit `{meta['commit']}`, one torch thread, "
-        f"`nlp.pipe(batch_size=1000)`, median of {meta['repeats']} rounds after a warm-up, "
-        "seed 0 models"
+        f"- speed: {meta['date']}, commit {recorded([meta.get('commit')])}, machine "
+        f"{recorded([meta.get('machine')])}, command {recorded([meta.get('command')])}; one "
+        f"torch thread, `nlp.pipe(batch_size=1000)`, median of {meta['repeats']} rounds after "
+        "a warm-up, seed 0 models"
     )
+
+
+def meta_lines(runs: Dict[str, List[Dict]]) -> List[str]:
+    """RETURNS (List[str]): Commits, dates, machines and commands of the result files."""
+    metas = [r["meta"] for results in runs.values() for r in results]
+    dates = sorted(m["date"] for m in metas)
+    lines = [
+        f"- commits: {recorded([m.get('commit') for m in metas])}; "
+        f"results from {dates[0]} to {dates[-1]}",
+        f"- machine: {recorded([m.get('machine') for m in metas])}",
+        f"- commands: {recorded([m.get('command') for m in metas])}",
+        f"- training overrides: {recorded([m.get('training_overrides') for m in metas])}; "
+        f"quick: {recorded([m.get('quick') for m in metas])}",
+    ]
+    rescored: Dict[str, List[str]] = {}
+    for m in metas:
+        if "rescored" in m:
+            date, commit = m["rescored"].rsplit(", ", 1)
+            rescored.setdefault(commit, []).append(date)
+    for commit, dates in sorted(rescored.items()):
+        lines.append(
+            f"- scored again on test (`--rescore`): {len(dates)} result files, "
+            f"{min(dates)} to {max(dates)}, commit `{commit}`"
+        )
+    return lines
+
+
+ABOUT = (
+    "Our joint tagger (`lstm_joint`: UPOS, XPOS and FEATS from one network) against "
+    "spaCy's `tagger` and `morphologizer` sharing one `tok2vec` (`spacy_pair`, as "
+    "`en_core_web_sm` is built), and against single-target systems, ours and spaCy's. "
+    "Each system trains with `spacy train` to convergence (patience on dev, no epoch cap), "
+    "gold tokens, one thread, and its model-best is scored once on test. Rows with several "
+    "seeds give mean ± sd; the lines below the table say which differences are larger "
+    "than the seeds' spread, and which targets are met."
+)
 
 
 def section(title: str, runs: Dict[str, List[Dict]], speed_file: Path) -> str:
@@ -189,20 +240,12 @@ def section(title: str, runs: Dict[str, List[Dict]], speed_file: Path) -> str:
     RETURNS (str): The section.
     """
     timed = json.loads(speed_file.read_text()) if speed_file.exists() else {}
-    speed_meta = timed.get("meta", {})
     speeds = timed.get("words_per_second", {})
-    metas = [r["meta"] for results in runs.values() for r in results]
-
-    def distinct(key: str) -> str:
-        return ", ".join(sorted({str(m[key]) for m in metas}))
-
-    dates = sorted(m["date"] for m in metas)
     lines = [
         f"## {title}, test set, gold tokenization\n",
-        f"- commits: `{distinct('commit')}`; results from {dates[0]} to {dates[-1]}",
-        f"- training overrides: `{distinct('training_overrides')}`; quick: {distinct('quick')}",
-        f"- machine: {distinct('machine')}; model-best (best on dev) of each training",
-        speed_line(speed_meta),
+        ABOUT + "\n",
+        *meta_lines(runs),
+        speed_line(timed.get("meta", {})),
         "- mean ± sd over seeds; accuracies in %; AllTags: UPOS, XPOS and FEATS all right; "
         "UPOS+FEATS seen in train: the share of tokens whose predicted UPOS and FEATS occur "
         "together in the training corpus (the others contradict their UPOS)\n",
@@ -211,10 +254,41 @@ def section(title: str, runs: Dict[str, List[Dict]], speed_file: Path) -> str:
         "Differences of lstm_joint's seed mean:\n",
         comparisons(runs),
         "",
-        "The issue's targets (seed means):\n",
+        "Targets (seed means):\n",
         targets(runs, speeds),
     ]
     return "\n".join(lines)
+
+
+def load_runs(results: Path) -> Dict[str, List[Dict]]:
+    """RETURNS (Dict[str, List[Dict]]): Per system (SYSTEMS order), each seed's result."""
+    runs: Dict[str, List[Dict]] = {}
+    for name in SYSTEMS:
+        files = sorted(results.glob(f"{name}_s*.json"))
+        if files:
+            runs[name] = [json.loads(path.read_text()) for path in files]
+    return runs
+
+
+def load_speeds(results: Path) -> Dict[str, float]:
+    """RETURNS (Dict[str, float]): The words/s of each timed system, if measured."""
+    speed_file = results / "speed.json"
+    return json.loads(speed_file.read_text())["words_per_second"] if speed_file.exists() else {}
+
+
+def treebank_section(treebank: str, results: Optional[Path] = None) -> Optional[str]:
+    """RETURNS (Optional[str]): The `joint-TREEBANK` section from the treebank's result
+    folder (default: benchmarks/results/joint/TREEBANK), None without result files."""
+    results = results or JOINT / treebank
+    runs = load_runs(results)
+    return section(TITLES[treebank], runs, results / "speed.json") if runs else None
+
+
+def readme_summary(joint: Path = JOINT) -> str:
+    """RETURNS (str): The README's `joint-summary` table, of every treebank with results."""
+    folders = [joint / name for name in TITLES if (joint / name).exists()]
+    by_treebank = {f.name: (load_runs(f), load_speeds(f)) for f in folders if load_runs(f)}
+    return summary_table(by_treebank)
 
 
 def summary_table(by_treebank: Dict[str, Tuple[Dict[str, List[Dict]], Dict[str, float]]]) -> str:

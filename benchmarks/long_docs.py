@@ -1,7 +1,7 @@
 """Peak memory of tagging one long doc with the default `lstm_tagger` (the README's
 "Robustness" figure), each measurement in a fresh process:
 
-    python benchmarks/long_docs.py            # writes benchmarks/results/long_docs.json
+    python -m benchmarks.long_docs            # writes benchmarks/results/long_docs.json
 
 The pipeline is the factory's default model, initialized (not trained: memory does not
 depend on the weights) with 50 labels, as many as EWT's XPOS. Words are drawn from 5,000
@@ -12,14 +12,12 @@ loading and tagging a 10-token doc.
 
 import json
 import random
-import resource
 import string
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import spacy
 import torch
@@ -27,11 +25,12 @@ import typer
 from spacy.tokens import Doc
 from spacy.training import Example
 
-sys.path.insert(0, str(Path(__file__).parent))
-from ewt import ROOT, git_commit  # noqa: E402
+from .common import RESULTS, last_json, metadata, peak_rss_mb, write_json
+from .joint_render import recorded
 
 LENGTHS = [10_000, 50_000, 200_000]
 THREADS = [1, 2]
+RESULT_FILE = RESULTS / "long_docs.json"
 
 
 def random_words(n: int, seed: int = 0) -> List[str]:
@@ -54,27 +53,54 @@ def build(path: Path) -> None:
     nlp.to_disk(path)
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def measure_one(path: Path, n_tokens: int, threads: int) -> None:
     """Tag a 10-token doc, then one doc of n_tokens; print both peaks as JSON."""
     torch.set_num_threads(threads)
     nlp = spacy.load(path)
     nlp(Doc(nlp.vocab, words=random_words(10)))
-    base = peak_mb()
+    base = peak_rss_mb()
     doc = Doc(nlp.vocab, words=random_words(n_tokens))
     start = time.perf_counter()
     nlp(doc)
     seconds = time.perf_counter() - start
     assert all(token.tag_ for token in doc)
-    print(json.dumps({"base_peak_mb": round(base, 1), "peak_mb": round(peak_mb(), 1),
+    print(json.dumps({"base_peak_mb": base, "peak_mb": peak_rss_mb(),
                       "seconds": round(seconds, 2)}))  # fmt: skip
 
 
+def section(path: Path = RESULT_FILE) -> Optional[str]:
+    """RETURNS (Optional[str]): The `long-docs` section of BENCHMARKS.md, None without
+    the result file."""
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    meta = data["meta"]
+    rows = [
+        "| tokens in the doc | torch threads | peak RSS MB | after a 10-token doc MB "
+        "| added MB | seconds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in data["results"]:
+        rows.append(
+            f"| {r['tokens']:,} | {r['threads']} | {r['peak_mb']:,.1f} | "
+            f"{r['base_peak_mb']:,.1f} | {r['added_mb']:,.1f} | {r['seconds']:.2f} |"
+        )
+    return "\n".join(
+        [
+            "## Memory of one long doc\n",
+            "Peak memory of tagging one doc of many tokens with the factory's default "
+            "`lstm_tagger` (initialized with 50 labels, untrained: memory does not depend on "
+            "the weights), each measurement in a fresh process; added: the peak minus the "
+            "peak after tagging a 10-token doc.\n",
+            *(f"- {key}: {recorded([meta.get(key)])}" for key in ("commit", "date", "machine")),
+            f"- command: {recorded([meta.get('command')])}; torch {meta.get('torch')}\n",
+            *rows,
+        ]
+    )
+
+
 def main(
-    output: Path = typer.Option(ROOT / "benchmarks" / "results" / "long_docs.json"),
+    output: Path = typer.Option(RESULT_FILE),
     measure: str = typer.Option("", hidden=True, help="Internal: PATH,N,THREADS"),
 ) -> None:
     """Measure every (length, threads) pair in a fresh process and write the results."""
@@ -82,21 +108,19 @@ def main(
         path, n, threads = measure.split(",")
         measure_one(Path(path), int(n), int(threads))
         return
+    meta = {**metadata("long_docs"), "torch": torch.__version__}
     results: List[Dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         build(Path(tmp) / "pipeline")
         for threads in THREADS:
             for n in LENGTHS:
                 arg = f"{Path(tmp) / 'pipeline'},{n},{threads}"
-                cmd = [sys.executable, __file__, "--measure", arg]
-                out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
-                row = {"tokens": n, "threads": threads, **json.loads(out.splitlines()[-1])}
+                cmd = [sys.executable, "-m", "benchmarks.long_docs", "--measure", arg]
+                row = {"tokens": n, "threads": threads, **last_json(cmd)}
                 row["added_mb"] = round(row["peak_mb"] - row["base_peak_mb"], 1)
                 print(row, flush=True)
                 results.append(row)
-    meta = {"commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-            "command": "python benchmarks/long_docs.py", "torch": torch.__version__}  # fmt: skip
-    output.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    write_json(output, {"meta": meta, "results": results})
     print(f"written to {output}")
 
 

@@ -1,6 +1,6 @@
 """Where tagging time goes: cProfile over `nlp.pipe` on a corpus, after a warm-up.
 
-    OMP_NUM_THREADS=1 python benchmarks/profile_tagging.py MODEL TEST.spacy [--top 15]
+    OMP_NUM_THREADS=1 python -m benchmarks.profile_tagging MODEL TEST.spacy [--top 15]
 
 Prints the functions with the most time of their own, then our layers' and torch's
 cumulative times.

@@ -1,56 +1,80 @@
-"""The Markdown table of benchmarks/ewt.py results."""
+"""BENCHMARKS.md and README.md's `joint-summary` table, from the result files alone:
+
+    python -m benchmarks.render            # write both
+    python -m benchmarks.render --check    # exit 1 if either is not what the results give
+
+Each section sits between `<!-- NAME:start -->` and `<!-- NAME:end -->` markers, so the
+benchmark that measures it (joint.py, vectors.py, speed.py) can rewrite it alone.
+"""
 
 from pathlib import Path
-from typing import Dict
+from typing import Callable, List, Optional, Tuple
 
-COLUMNS = [
-    ("UPOS", "upos_acc", "{:.2%}"),
-    ("XPOS", "xpos_acc", "{:.2%}"),
-    ("OOV acc", "oov_acc", "{:.2%}"),
-    ("train s (to best dev)", "train_seconds", "{:,.0f}"),
-    ("words/s (CPU)", "words_per_second", "{:,.0f}"),
-    ("peak RSS MB (eval)", "peak_rss_mb", "{:,.0f}"),
-    ("disk MB", "disk_mb", "{:.1f}"),
+import typer
+
+from . import joint_render, long_docs, speed, tag_speed, vectors_render
+from .common import ROOT
+
+HEADER = """# Benchmarks
+
+Written by `python -m benchmarks.render` from the result files in `benchmarks/results/`
+alone: do not edit it by hand. Each table says the commit, date, machine and command that
+made it, as its result file records them ("not recorded" where the file has none; a commit
+ending in `+dirty` was measured with uncommitted changes). Commands are shown as recorded:
+older ones have the form `python benchmarks/NAME.py`, today's is `python -m benchmarks.NAME`.
+[benchmarks/README.md](benchmarks/README.md) says what each benchmark measures and how to
+run it again.
+
+Sections: joint tagging on UD English EWT and on UD Greek GDT; pretrained vectors; speed on
+a CPU; memory of one long doc.
+"""
+# Marker name and the function that writes the section (None: no result files yet).
+SECTIONS: List[Tuple[str, Callable[[], Optional[str]]]] = [
+    ("joint-ewt", lambda: joint_render.treebank_section("ewt")),
+    ("joint-gdt", lambda: joint_render.treebank_section("gdt")),
+    ("vectors-ewt", vectors_render.section),
+    ("speed", speed.speed_section),
+    ("long-docs", long_docs.section),
+    ("tag-speed", tag_speed.section),
 ]
 
 
-def table(results: Dict) -> str:
-    """RETURNS (str): One row per system, one column per measure."""
-    head = "| system | " + " | ".join(c[0] for c in COLUMNS) + " |"
-    rows = [head, "|" + "---|" * (len(COLUMNS) + 1)]
-    for name, res in results.items():
-        if name == "meta":
-            continue
-        cells = [fmt.format(res[key]) if key in res else "" for _, key, fmt in COLUMNS]
-        rows.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(rows)
+def benchmarks_md() -> str:
+    """RETURNS (str): The text of BENCHMARKS.md."""
+    parts = [HEADER]
+    for name, write in SECTIONS:
+        text = write()
+        if text is not None:
+            parts.append(f"<!-- {name}:start -->\n{text}\n<!-- {name}:end -->\n")
+    return "\n".join(parts)
 
 
-def write_markdown(results: Dict, path: Path) -> None:
-    """Write the results table with the command, commit, date and machine between
-    the results markers of `path`, keeping the rest of the file (the ablations)."""
-    meta = results["meta"]
-    section = (
-        "## Results: UD English EWT v2.16 test set, gold tokenization\n\n"
-        f"- command: `{meta['command']}`\n- commit: `{meta['commit']}`\n"
-        f"- date: {meta['date']}\n- machine: {meta['machine']}\n"
-        f"- quick mode: {meta['quick']}\n\n{table(results)}"
-    )
-    write_section(path, "results", section)
-
-
-def write_section(path: Path, name: str, text: str) -> None:
-    """Put `text` between the `<!-- name:start -->` and `<!-- name:end -->` markers of
-    `path` (added at the end if missing), keeping the rest of the file.
-
-    path (Path): The Markdown file.
-    name (str): The section's marker name.
-    text (str): The section.
-    """
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    if start not in old or end not in old:
-        old = f"{old.rstrip()}\n\n{start}\n{end}\n"
-    before, rest = old.split(start, 1)
+def readme_md(readme: Path) -> str:
+    """RETURNS (str): README.md with its `joint-summary` table from the result files."""
+    text = readme.read_text()
+    start, end = "<!-- joint-summary:start -->", "<!-- joint-summary:end -->"
+    before, rest = text.split(start, 1)
     after = rest.split(end, 1)[1]
-    path.write_text(f"{before}{start}\n{text}\n{end}{after}")
+    return f"{before}{start}\n{joint_render.readme_summary()}\n{end}{after}"
+
+
+def main(
+    markdown: Path = typer.Option(ROOT / "BENCHMARKS.md", help="BENCHMARKS.md to write"),
+    readme: Path = typer.Option(ROOT / "README.md", help="README.md whose table to write"),
+    check: bool = typer.Option(False, help="Only check that both are up to date"),
+) -> None:
+    """Write BENCHMARKS.md and the README's summary table from the result files."""
+    wanted = {markdown: benchmarks_md(), readme: readme_md(readme)}
+    if check:
+        stale = [str(path) for path, text in wanted.items() if path.read_text() != text]
+        if stale:
+            typer.echo(f"Not what the result files give: {', '.join(stale)}", err=True)
+            raise typer.Exit(1)
+        return
+    for path, text in wanted.items():
+        path.write_text(text)
+    typer.echo(f"written: {markdown}, {readme}")
+
+
+if __name__ == "__main__":
+    typer.run(main)

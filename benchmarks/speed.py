@@ -1,7 +1,7 @@
 """Tagging speed on a CPU: our shipped models against spaCy's taggers, and the distance
 from what the machine can do.
 
-    OMP_NUM_THREADS=2 python benchmarks/speed.py --work benchmarks/work/speed
+    OMP_NUM_THREADS=2 python -m benchmarks.speed --work benchmarks/work/speed
 
 Trains each system that WORK does not hold yet for `--train-steps` steps (speed does
 not depend on how long a model trained, and our fast paths give the reference path's
@@ -12,14 +12,12 @@ and 2 torch threads. It also records each system's test accuracy per precision, 
 peak RSS (a fresh process each), words/s with `n_process=2`, the FLOPs per token of
 our shapes, and the machine's measured GEMM peak. Writes
 benchmarks/results/speed_runs/DATE.json and the speed section of BENCHMARKS.md: the
-latest run in full, and the speed ratios of every recorded run.
+latest run in full, and the speed ratios of every recorded run (speed_report.py).
 """
 
 import contextlib
 import json
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,15 +27,31 @@ import spacy
 import torch
 import typer
 
-sys.path.insert(0, str(Path(__file__).parent))
-from ewt import DATA, ROOT, convert, git_commit, train_system  # noqa: E402
-from render import write_section  # noqa: E402
-from speed_report import flops_per_token, gemm_peak, history_table, speed_table  # noqa: E402
+from spacy_lstm_tagger import reference_paths, set_inference_precision
+from spacy_lstm_tagger.cli.corpus_io import gold_tokenized, read_corpus
 
-from spacy_lstm_tagger import reference_paths, set_inference_precision  # noqa: E402
-from spacy_lstm_tagger.cli.corpus_io import gold_tokenized, read_corpus  # noqa: E402
+from .common import (
+    DATA,
+    FIELDS,
+    RESULTS,
+    ROOT,
+    WORK,
+    Stopwatch,
+    accuracies,
+    convert,
+    last_json,
+    metadata,
+    peak_rss_mb,
+    time_interleaved,
+    token_counts,
+    write_json,
+    write_section,
+)
+from .speed_report import flops_per_token, gemm_peak, history_table, speed_table
+from .systems import ewt_config
+from .training import train
 
-# The systems of benchmarks/ewt.py that are timed, and the attributes they write.
+# The EWT systems that are timed (systems.EWT_CONFIGS), and the attributes they write.
 SYSTEMS: Dict[str, Tuple[str, ...]] = {
     "spacy_tagger": ("tag",),
     "spacy_tagger_morphologizer": ("tag", "pos"),
@@ -60,39 +74,26 @@ def variants(name: str) -> Tuple[str, ...]:
     return OUR_VARIANTS if name.startswith("lstm_tagger") else ("float32",)
 
 
-def tag(
-    nlp: spacy.Language, variant: str, gold: List, **pipe_kwargs
-) -> Tuple[Tuple[float, float], List]:
-    """Tag the gold-tokenized docs in one precision.
+def tag(nlp: spacy.Language, variant: str, gold: List, watch: Stopwatch, **pipe_kwargs) -> List:
+    """Tag the gold-tokenized docs in one precision, timing `nlp.pipe` with `watch`.
 
-    RETURNS (Tuple[Tuple[float, float], List]): The wall-clock and CPU seconds of
-        this process, and the docs.
+    RETURNS (List): The docs.
     """
     set_inference_precision(nlp, "bfloat16" if variant == "bfloat16" else "float32")
     docs = [gold_tokenized(nlp, doc) for doc in gold]
-    with reference_paths() if variant == "reference" else contextlib.nullcontext():
-        start, cpu_start = time.perf_counter(), time.process_time()
+    with reference_paths() if variant == "reference" else contextlib.nullcontext(), watch():
         out = list(nlp.pipe(docs, batch_size=1000, **pipe_kwargs))
-        seconds = (time.perf_counter() - start, time.process_time() - cpu_start)
     set_inference_precision(nlp, "float32")
-    return seconds, out
+    return out
 
 
 def accuracy(gold: List, docs: List, attrs: Tuple[str, ...]) -> Dict[str, float]:
     """RETURNS (Dict[str, float]): Token accuracy of each attribute, e.g. `pos_acc`."""
-    scores = {}
-    for attr in attrs:
-        pairs = [
-            (getattr(g, f"{attr}_"), getattr(p, f"{attr}_"))
-            for gd, pd in zip(gold, docs)
-            for g, p in zip(gd, pd)
-            if getattr(g, f"{attr}_")
-        ]
-        scores[f"{attr}_acc"] = sum(g == p for g, p in pairs) / len(pairs)
-    return scores
+    scores = accuracies(token_counts(gold, docs, attrs), oov=False)
+    return {f"{attr}_acc": scores[f"{FIELDS[attr]}_acc"] for attr in attrs}
 
 
-def time_interleaved(
+def timed_speeds(
     systems: Dict[str, spacy.Language], gold: List, threads: int, repeats: int
 ) -> Dict[str, float]:
     """Words/s of every system and precision, interleaved, median after a warm-up:
@@ -104,15 +105,17 @@ def time_interleaved(
     """
     torch.set_num_threads(threads)
     n_words = sum(len(doc) for doc in gold)
-    timings: Dict[str, List[float]] = {}
-    for _ in range(repeats + 1):
-        for name, nlp in systems.items():
-            for variant in variants(name):
-                (wall, cpu), _ = tag(nlp, variant, gold)
-                timings.setdefault(f"{name}/{variant}/wall", []).append(wall)
-                if threads == 1:
-                    timings.setdefault(f"{name}/{variant}/cpu", []).append(cpu)
-    speeds = {key: round(n_words / statistics.median(t[1:]), 1) for key, t in timings.items()}
+    tasks = {
+        f"{name}/{variant}": (
+            lambda watch, nlp=nlp, variant=variant: tag(nlp, variant, gold, watch)
+        )
+        for name, nlp in systems.items()
+        for variant in variants(name)
+    }
+    speeds = {}
+    for key, timing in time_interleaved(tasks, repeats).items():
+        for clock in ("wall", "cpu") if threads == 1 else ("wall",):
+            speeds[f"{key}/{clock}"] = round(n_words / statistics.median(timing["all"][clock]), 1)
     print(f"{threads} thread(s):", json.dumps(speeds), flush=True)
     return speeds
 
@@ -126,45 +129,43 @@ def multiprocess_speed(systems: Dict[str, spacy.Language], gold: List, repeats: 
     result = {}
     for name, nlp in systems.items():
         for n_process in (1, 2):
-            runs = [tag(nlp, "float32", text, n_process=n_process)[0][0] for _ in range(repeats)]
-            result[f"{name}/n_process={n_process}"] = round(n_words / statistics.median(runs), 1)
-            print(
-                name, f"n_process={n_process}", result[f"{name}/n_process={n_process}"], flush=True
-            )
+            watch = Stopwatch()
+            for _ in range(repeats):
+                tag(nlp, "float32", text, watch, n_process=n_process)
+            wps = round(n_words / statistics.median(watch.wall["all"]), 1)
+            result[f"{name}/n_process={n_process}"] = wps
+            print(name, f"n_process={n_process}", wps, flush=True)
     return result
 
 
-def peak_rss_mb(model: Path, test: Path) -> float:
+def rss_of(model: Path, test: Path) -> float:
     """Load a pipeline and tag the test set in a fresh process; RETURNS its peak RSS."""
-    cmd = [sys.executable, __file__, "--rss-of", str(model), "--test", str(test)]
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
-    return float(out.strip().splitlines()[-1])
+    cmd = [sys.executable, "-m", "benchmarks.speed", "--rss-of", str(model), "--test", str(test)]
+    return float(last_json(cmd))
 
 
 def print_rss_of(model: Path, test: Path) -> None:
     """The `--rss-of` mode: tag once and print the peak RSS in MB."""
     torch.set_num_threads(1)
     nlp = spacy.load(model)
-    tag(nlp, "float32", read_corpus(test, nlp.vocab))
-    print(round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
+    tag(nlp, "float32", read_corpus(test, nlp.vocab), Stopwatch())
+    print(peak_rss_mb())
 
 
 def measure(work: Path, names: List[str], test: Path, repeats: int) -> Dict:
     """Every measurement of the saved systems; RETURNS the per-system results."""
     systems = load_systems(work, names)
-    any_nlp = next(iter(systems.values()))
-    gold = read_corpus(test, any_nlp.vocab)
+    gold = read_corpus(test, next(iter(systems.values())).vocab)
     results: Dict[str, Dict] = {name: {} for name in names}
     for name, nlp in systems.items():
         for variant in variants(name):
-            _, docs = tag(nlp, variant, gold)
+            docs = tag(nlp, variant, gold, Stopwatch())
             results[name][variant] = {"accuracy": accuracy(gold, docs, SYSTEMS[name])}
-        results[name]["peak_rss_mb"] = peak_rss_mb(work / "models" / name / "model-last", test)
+        results[name]["peak_rss_mb"] = rss_of(work / "models" / name / "model-last", test)
         results[name]["flops_per_token"] = flops_per_token(nlp)
         print(name, json.dumps(results[name]), flush=True)
     for threads in (1, 2):
-        speeds = time_interleaved(systems, gold, threads, repeats)
-        for key, wps in speeds.items():
+        for key, wps in timed_speeds(systems, gold, threads, repeats).items():
             name, variant, clock = key.split("/")
             results[name][variant][f"words_per_{clock}_second_{threads}t"] = wps
     for key, wps in multiprocess_speed(systems, gold, 1).items():
@@ -177,18 +178,20 @@ def train_missing(work: Path, names: List[str], corpus: Dict[str, Path], steps: 
     """Train each system that has no model in WORK yet, for `steps` steps."""
     overrides = ["--training.max_steps", str(steps), "--training.eval_frequency", str(steps)]
     for name in names:
-        if not (work / "models" / name / "model-last" / "meta.json").exists():
-            info = train_system(name, corpus, work, overrides, minutes=0)
-            (work / "models" / name / "train_info.json").write_text(json.dumps(info))
+        out = work / "models" / name
+        if not (out / "model-last" / "meta.json").exists():
+            config = ewt_config(name, out / "config.cfg", out / "train.jsonl")
+            info = train(config, out, corpus, overrides)
+            write_json(out / "train_info.json", info)
 
 
 def main(
-    data: Path = typer.Option(DATA, help="Directory with the EWT CoNLL-U files"),
-    work: Path = typer.Option(ROOT / "benchmarks" / "work" / "speed", help="Scratch directory"),
+    data: Path = typer.Option(DATA / "ud-english-ewt", help="Folder of the EWT CoNLL-U files"),
+    work: Path = typer.Option(WORK / "speed", help="Scratch directory"),
     train_steps: int = typer.Option(1000, help="Training steps of each system"),
     repeats: int = typer.Option(7, help="Timed rounds (median reported), after one warm-up"),
     systems: Optional[List[str]] = typer.Option(None, "--system", help="Only these systems"),
-    results_dir: Path = typer.Option(ROOT / "benchmarks" / "results"),
+    results_dir: Path = typer.Option(RESULTS),
     markdown: Path = typer.Option(ROOT / "BENCHMARKS.md"),
     train_only: bool = typer.Option(False, help="Only train the missing systems"),
     rss_of: Optional[Path] = typer.Option(None, hidden=True),
@@ -198,30 +201,29 @@ def main(
     if rss_of is not None and test is not None:
         return print_rss_of(rss_of, test)
     names = list(systems or SYSTEMS)
-    corpus = convert(data, work / "corpus")
+    corpus = convert("ewt", work / "corpus", data)
     train_missing(work, names, corpus, train_steps)
     if train_only:
         return None
+    meta = metadata("speed")  # before the run writes its results
     results = measure(work, names, corpus["test"], repeats)
-    meta = {
-        "commit": git_commit(),
-        "command": "python benchmarks/speed.py " + " ".join(sys.argv[1:]),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": "2 CPU cores, no GPU",
-        "torch": torch.__version__,
-        "gemm_peak_gflops": {f"{t}t": gemm_peak(t) for t in (1, 2)},
-        "train_steps": train_steps,
-    }
+    meta["torch"] = torch.__version__
+    meta["gemm_peak_gflops"] = {f"{t}t": gemm_peak(t) for t in (1, 2)}
+    meta["train_steps"] = train_steps
     out = {"meta": meta, **results}
-    # This machine's speed varies between runs (BENCHMARKS.md): every run is kept.
+    # This machine's speed varies between runs: every run is kept.
     runs = results_dir / "speed_runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (runs / f"{stamp}.json").write_text(json.dumps(out, indent=2) + "\n")
-    history = [json.loads(path.read_text()) for path in sorted(runs.glob("*.json"))]
-    section = speed_table(out) + "\n\n" + history_table(history)
+    write_json(runs / f"{time.strftime('%Y%m%d-%H%M%S')}.json", out)
+    section = speed_section(runs)
     write_section(markdown, "speed", section)
     print(section)
+
+
+def speed_section(runs: Path = RESULTS / "speed_runs") -> Optional[str]:
+    """RETURNS (Optional[str]): The `speed` section: the latest run in full, and every
+    run's ratios; None without runs."""
+    history = [json.loads(path.read_text()) for path in sorted(runs.glob("*.json"))]
+    return speed_table(history[-1]) + "\n\n" + history_table(history) if history else None
 
 
 if __name__ == "__main__":

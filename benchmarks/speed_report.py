@@ -1,4 +1,4 @@
-"""FLOPs per token, the machine's GEMM peak, and the speed table, for benchmarks/speed.py."""
+"""FLOPs per token, the machine's GEMM peak, and the speed tables, for speed.py."""
 
 import time
 from typing import Dict, List
@@ -65,12 +65,38 @@ def gemm_peak(threads: int, n: int = 2048, repeats: int = 10) -> Dict[str, float
     return peaks
 
 
+ABOUT = (
+    "Our UPOS and XPOS taggers (`configs/ewt_upos.cfg`, `configs/ewt_xpos.cfg`) against "
+    "spaCy's CNN `tagger`, its tagger and morphologizer on one `tok2vec`, and its `tagger` "
+    "with spaCy's own BiLSTM encoder, each trained briefly (speed does not depend on how "
+    "long a model trained), timed in one process with the systems and precisions "
+    "interleaved. `reference` is float32 with our fast paths off, `bfloat16` the opt-in "
+    "precision. The GFLOP/s column counts the recurrent layers' multiply-adds from the "
+    "layer sizes and compares them with the same run's measured matrix-product peak. This "
+    "machine's speed varies between runs, so every run is kept and only ratios within one "
+    "run compare."
+)
+
+
+def short_commit(commit: str) -> str:
+    """RETURNS (str): The commit's first 7 characters, with its '+dirty' if recorded."""
+    return commit[:7] + ("+dirty" if commit.endswith("+dirty") else "")
+
+
+def distinct(runs: List[Dict], key: str) -> str:
+    """RETURNS (str): The runs' distinct values of a meta key, "not recorded" if none."""
+    values = sorted({str(run["meta"][key]) for run in runs if run["meta"].get(key)})
+    return ", ".join(f"`{v}`" for v in values) or "not recorded"
+
+
 def speed_table(results: Dict) -> str:
     """RETURNS (str): The Markdown section: one row per system and precision."""
     meta = results["meta"]
     base = {key: results["spacy_tagger"]["float32"][key] for key in CLOCKS}
     rows: List[str] = [
         "## Speed: words per second on a CPU (EWT test, gold tokens, batch 1000)\n",
+        ABOUT + "\n",
+        "The latest run:\n",
         f"- command: `{meta['command']}`\n- commit: `{meta['commit']}`",
         f"- date: {meta['date']}\n- machine: {meta['machine']}, torch {meta['torch']}",
         f"- measured GEMM peak (2048 x 2048): {gemm_text(meta['gemm_peak_gflops'])}",
@@ -128,12 +154,18 @@ def history_table(runs: List[Dict]) -> str:
     ]
     rows = [
         "### Every recorded run: speed relative to spaCy's tagger\n",
+        "- commands: " + distinct(runs, "command"),
+        "- machines: " + distinct(runs, "machine") + "\n",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
     ]
     for run in runs:
         base = run["spacy_tagger"]["float32"]
-        cells = [run["meta"]["date"], run["meta"]["commit"][:7], f"{base[CLOCKS[0]]:,.0f}"]
+        cells = [
+            run["meta"]["date"],
+            short_commit(run["meta"]["commit"]),
+            f"{base[CLOCKS[0]]:,.0f}",
+        ]
         for name in ours:
             for variant in ("float32", "bfloat16"):
                 v = run.get(name, {}).get(variant)

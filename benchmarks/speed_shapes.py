@@ -4,15 +4,14 @@ Speed does not depend on the weights, so each shape is built from a config with
 overrides, initialized on the labels of a corpus and timed untrained, interleaved
 with a trained reference pipeline (spaCy's `tagger`) in one process:
 
-    python benchmarks/speed_shapes.py configs/ewt_upos.cfg REFERENCE_MODEL \
-        --corpus benchmarks/work/corpus
+    python -m benchmarks.speed_shapes configs/ewt_upos.cfg REFERENCE_MODEL \
+        --corpus benchmarks/work/speed/corpus
 
 It prints each shape's words per second and its ratio to the reference. Used to
 choose the defaults: an ablation that wins on dev must still tag faster than spaCy.
 """
 
 import json
-import sys
 import tempfile
 from pathlib import Path
 from typing import Dict
@@ -21,8 +20,7 @@ import typer
 from spacy.training import Corpus
 from spacy.util import load_config, load_model_from_config
 
-sys.path.insert(0, str(Path(__file__).parent))
-from measure import measure_speed  # noqa: E402
+from .joint_measure import measure_speed
 
 MODEL = "components.lstm_tagger.model"
 PREVIOUS_WORDS = {

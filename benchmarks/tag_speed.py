@@ -1,7 +1,8 @@
 """Speed of the `tag` command on EWT text: local engine (n_process 1 and 2) and Ray (1 and 2
-actors), with start-up cost and peak memory per worker. Results go to BENCHMARKS.md by hand.
+actors), with start-up cost and peak memory per worker. Writes
+benchmarks/results/tag_speed/DATE.json (BENCHMARKS.md shows the latest) and prints the table.
 
-    OMP_NUM_THREADS=1 python benchmarks/tag_speed.py --data ../shared/data/ud-english-ewt
+    OMP_NUM_THREADS=1 python -m benchmarks.tag_speed --data ../shared/data/ud-english-ewt
 
 The pipeline is `configs/ewt_upos.cfg` initialized (not trained) on EWT dev: tagging speed does
 not depend on the weights' values. Pass --model to time a trained pipeline instead. The text is
@@ -19,6 +20,9 @@ from typing import Dict, List, Optional, Tuple
 
 import typer
 
+from .common import DATA, RESULTS, ROOT, last_json, metadata, peak_rss_mb, write_json
+from .joint_render import recorded
+
 RUNS: Dict[str, Dict] = {
     "local, n_process 1": {"n_process": 1},
     "local, n_process 2": {"n_process": 2},
@@ -26,6 +30,7 @@ RUNS: Dict[str, Dict] = {
     "Ray, 2 actors": {"engine": "ray", "workers": 2},
 }
 N_SHARDS = 8
+RESULT_DIR = RESULTS / "tag_speed"
 
 
 def make_model(data: Path, work: Path) -> Path:
@@ -42,7 +47,7 @@ def make_model(data: Path, work: Path) -> Path:
         return model
     docs = read_corpus(data / "en_ewt-ud-dev.conllu", Vocab())
     DocBin(docs=docs[:3000], attrs=["ORTH", "POS", "TAG"]).to_disk(work / "train.spacy")
-    config_path = Path(__file__).parent.parent / "configs" / "ewt_upos.cfg"
+    config_path = ROOT / "configs" / "ewt_upos.cfg"
     paths = {"paths.train": str(work / "train.spacy"), "paths.dev": str(work / "train.spacy")}
     nlp = init_nlp(load_config(config_path, overrides=paths, interpolate=False))
     nlp.to_disk(model)
@@ -68,7 +73,7 @@ def make_corpus(data: Path, work: Path) -> Path:
 
 def child(model: str, inputs: str, output: str, launched: float, spec: Dict) -> None:
     """Run one `tag` command in this process; print what it did as JSON (last line)."""
-    from spacy_lstm_tagger.cli.tag import TagOptions, peak_rss_mb, run_tag
+    from spacy_lstm_tagger.cli.tag import TagOptions, run_tag
 
     done: List[Tuple[float, int]] = []
     engine = spec.get("engine", "local")
@@ -92,7 +97,7 @@ def child(model: str, inputs: str, output: str, launched: float, spec: Dict) -> 
         "words_per_s_steady": steady_words / steady_s if steady_s else 0.0,
         "first_output_s": done[0][0] - launched,
         "worker_peak_rss_mb": max(r.peak_rss_mb for r in summary.results),
-        "driver_peak_rss_mb": peak_rss_mb(),
+        "driver_peak_rss_mb": max(peak_rss_mb(), peak_rss_mb(children=True)),
     }
     print(json.dumps(report))
 
@@ -100,10 +105,17 @@ def child(model: str, inputs: str, output: str, launched: float, spec: Dict) -> 
 def run_one(model: Path, inputs: Path, output: Path, spec: Dict) -> Dict[str, float]:
     """One `tag` run in a fresh process: wall time and the child's report."""
     launched = time.time()
-    cmd = [sys.executable, __file__, "--child", str(model), str(inputs), str(output)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.tag_speed",
+        "--child",
+        str(model),
+        str(inputs),
+        str(output),
+    ]
     cmd += [str(launched), json.dumps(spec)]
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
-    result = json.loads(out.strip().splitlines()[-1])
+    result = last_json(cmd)
     result["wall_s"] = time.time() - launched
     return result
 
@@ -131,15 +143,15 @@ def same_outputs(work: Path) -> bool:
     return all((o / f).read_bytes() == (outs[0] / f).read_bytes() for o in outs for f in files)
 
 
-def print_table(results: Dict[str, Dict]) -> None:
-    """A Markdown table, and Ray's overhead against local at equal workers."""
-    print(
+def table(results: Dict[str, Dict]) -> str:
+    """RETURNS (str): A Markdown table, and Ray's overhead against local at equal workers."""
+    rows = [
         "| run | words | wall s | words/s (wall) | words/s (steady) | words per worker CPU s "
-        "| start-up s | time to first file s | peak RSS per worker MB |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
+        "| start-up s | time to first file s | peak RSS per worker MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, r in results.items():
-        print(
+        rows.append(
             f"| {name} | {r['words']:,} | {r['wall_s']:.1f} | {r['words_per_s']:,.0f} "
             f"| {r['words_per_s_steady']:,.0f} | {r['words_per_cpu_s']:,.0f} "
             f"| {r['startup_s']:.1f} | {r['first_output_s']:.1f} | {r['worker_peak_rss_mb']:.0f} |"
@@ -150,14 +162,39 @@ def print_table(results: Dict[str, Dict]) -> None:
         ratio = ra["words_per_s_steady"] / lo["words_per_s_steady"]
         cpu_ratio = ra["words_per_cpu_s"] / lo["words_per_cpu_s"]
         extra = ra["startup_s"] - lo["startup_s"]
-        print(
+        rows.append(
             f"\nRay against local, {n} worker(s): {ratio:.2f}x the steady words/s, "
             f"{cpu_ratio:.2f}x the words per worker CPU second, {extra:+.1f} s start-up"
         )
+    return "\n".join(rows)
+
+
+def section(runs: Path = RESULT_DIR) -> Optional[str]:
+    """RETURNS (Optional[str]): The `tag-speed` section of BENCHMARKS.md from the latest
+    result file, None without one."""
+    files = sorted(runs.glob("*.json"))
+    if not files:
+        return None
+    data = json.loads(files[-1].read_text())
+    meta = data["meta"]
+    keys = ("commit", "date", "machine", "command")
+    return "\n".join(
+        [
+            "## Tagging a corpus: the `tag` command's engines\n",
+            "`python -m spacy_lstm_tagger tag` on the raw text of EWT train (one sentence a "
+            "line, in 8 files, CoNLL-U out), locally with 1 and 2 processes and on Ray with 1 "
+            "and 2 actors, every run a fresh process; steady words/s leaves out start-up, "
+            "model loading and Ray's start. Best of the runs by wall time.\n",
+            *(f"- {key}: {recorded([meta.get(key)])}" for key in keys),
+            f"- load average at start and end: {meta.get('load_average', 'not recorded')}; "
+            f"all runs wrote identical files: {data['identical_outputs']}\n",
+            table(data["results"]),
+        ]
+    )
 
 
 def main(
-    data: Path = typer.Option(Path("../shared/data/ud-english-ewt"), help="EWT CoNLL-U folder"),
+    data: Path = typer.Option(DATA / "ud-english-ewt", help="EWT CoNLL-U folder"),
     work: Path = typer.Option(Path("/tmp/tag_speed"), help="Working directory"),
     model: Optional[Path] = typer.Option(None, help="A trained pipeline (default: initialized)"),
     repeats: int = typer.Option(2, help="Runs of each configuration; the fastest counts"),
@@ -173,10 +210,15 @@ def main(
         f"load average {os.getloadavg()[0]:.1f} at start",
         file=sys.stderr,
     )
+    meta = metadata("tag_speed")
+    start_load = os.getloadavg()[0]
     results = measure(model, corpus, work / "one", work, repeats)
-    print_table(results)
-    print(f"\nAll runs wrote identical files: {same_outputs(work)}")
-    print(f"Load average {os.getloadavg()[0]:.1f} at the end")
+    meta["load_average"] = f"{start_load:.1f}, {os.getloadavg()[0]:.1f}"
+    identical = same_outputs(work)
+    out = {"meta": meta, "results": results, "identical_outputs": identical}
+    write_json(RESULT_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}.json", out)
+    print(table(results))
+    print(f"\nAll runs wrote identical files: {identical}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,158 @@
+"""The compared systems: what each writes, its training config (ours from `configs/`,
+spaCy's from `spacy init config`), and the corpus it trains on."""
+
+import random
+import sys
+from pathlib import Path
+from typing import Dict, Tuple
+
+import typer
+from spacy import util
+from thinc.api import Config
+
+from .common import DATA, ROOT, TREEBANKS, run
+
+# The systems of joint.py and the attributes each writes; ordered so that with --jobs 2
+# each of ours trains beside one of spaCy's.
+SYSTEMS: Dict[str, Tuple[str, ...]] = {
+    "lstm_joint": ("pos", "tag", "morph"),
+    "spacy_pair": ("pos", "tag", "morph"),
+    "lstm_upos": ("pos",),
+    "spacy_tagger": ("tag",),
+    "lstm_xpos": ("tag",),
+    "spacy_morphologizer": ("pos", "morph"),
+    "lstm_vectors": ("pos", "tag", "morph"),
+    "spacy_pair_vectors": ("pos", "tag", "morph"),
+    "lstm_accuracy": ("pos", "tag", "morph"),
+}
+# The systems trained with every seed; the others with seed 0.
+HEADLINE = ("lstm_joint", "spacy_pair", "lstm_vectors", "spacy_pair_vectors", "lstm_accuracy")
+# Systems that read pretrained vectors: our shipped config (None: spaCy's) and the table.
+VECTORS = DATA / "vectors"
+VECTOR_SYSTEMS = {
+    "lstm_vectors": ("{treebank}_joint_vectors.cfg", VECTORS / "glove_6B_50d_vectors"),
+    "lstm_accuracy": ("{treebank}_joint_accuracy.cfg", VECTORS / "en_core_web_md_vectors"),
+    "spacy_pair_vectors": (None, VECTORS / "en_core_web_md_vectors"),
+}
+# The single-target EWT systems (speed.py's names) and the config each starts from: a
+# file of configs/, or spaCy's pipes for `spacy init config` ("+bilstm": with spaCy's
+# own LSTM encoder in the tok2vec).
+EWT_CONFIGS = {
+    "lstm_tagger_upos": "configs/ewt_upos.cfg",
+    "spacy_morphologizer": "morphologizer",
+    "lstm_tagger_xpos": "configs/ewt_xpos.cfg",
+    "spacy_tagger": "tagger",
+    "spacy_bilstm_tagger": "tagger+bilstm",
+    # As en_core_web_sm builds them: both listen to one shared tok2vec.
+    "spacy_tagger_morphologizer": "tagger,morphologizer",
+}
+BILSTM_ENCODER = {
+    "@architectures": "spacy.TorchBiLSTMEncoder.v1",
+    "width": 96,
+    "depth": 2,
+    "dropout": 0.0,
+}
+# joint.py's systems whose config is one of EWT_CONFIGS, by their name there; our
+# single-target systems only on EWT.
+EWT_NAMES = {
+    "spacy_pair": "spacy_tagger_morphologizer",
+    # As en_core_web_md is built: the efficiency shape with the static vectors.
+    "spacy_pair_vectors": "spacy_tagger_morphologizer",
+    "spacy_tagger": "spacy_tagger",
+    "spacy_morphologizer": "spacy_morphologizer",
+    "lstm_upos": "lstm_tagger_upos",
+    "lstm_xpos": "lstm_tagger_xpos",
+}
+TITLES = {"ewt": "Joint tagging: UD English EWT", "gdt": "Joint tagging: UD Greek GDT"}
+
+
+def ewt_config(system: str, out: Path, log_file: Path) -> Path:
+    """Write the training config of a system of EWT_CONFIGS, with a JSONL training log.
+
+    system (str): A name of EWT_CONFIGS.
+    out (Path): Where the config goes.
+    log_file (Path): Where the training's JSONL log goes.
+    RETURNS (Path): out.
+    """
+    source = EWT_CONFIGS[system]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if source.endswith(".cfg"):
+        config = util.load_config(ROOT / source)
+    else:
+        spacy_cfg = out.with_suffix(".init.cfg")
+        pipes = source.split("+")[0]
+        cmd = [sys.executable, "-m", "spacy", "init", "config", "-l", "en", "-p", pipes]
+        run([*cmd, "-o", "efficiency", "--force", str(spacy_cfg)])
+        config = util.load_config(spacy_cfg)
+        if source.endswith("+bilstm"):
+            config["components"]["tok2vec"]["model"]["encode"] = dict(BILSTM_ENCODER)
+    config["training"]["logger"] = {
+        "@loggers": "spacy.ConsoleLogger.v3",
+        "progress_bar": None,
+        "console_output": True,
+        "output_file": str(log_file),
+    }
+    Config(config).to_disk(out)
+    return out
+
+
+def single_target(target: str) -> Dict[str, object]:
+    """RETURNS (Dict[str, object]): Overrides of a joint config that make it predict one
+    target, with the same model (LSTMTagger.v2, one head) and best-on-dev by it alone."""
+    weights = {f"training.score_weights.{t}_acc": None for t in ("pos", "tag", "morph")}
+    return {
+        **weights,
+        f"training.score_weights.{target}_acc": 1.0,
+        "components.lstm_tagger.target": target,
+    }
+
+
+SINGLE_TARGET = {"lstm_upos": single_target("pos"), "lstm_xpos": single_target("tag")}
+
+
+def write_config(system: str, treebank: str, out: Path, log_file: Path) -> Path:
+    """Write a system of SYSTEMS' training config, with a JSONL training log.
+
+    system (str): A name of SYSTEMS.
+    treebank (str): "ewt" or "gdt".
+    out (Path): Where the config goes.
+    log_file (Path): Where the training's JSONL log goes.
+    RETURNS (Path): out.
+    """
+    lang = TREEBANKS[treebank][2]
+    name, vectors = VECTOR_SYSTEMS.get(system, (None, None))
+    overrides = {"paths.vectors": str(vectors)} if vectors else {}
+    if system.startswith("spacy") or (treebank == "ewt" and system in EWT_NAMES):
+        ewt_config(EWT_NAMES[system], out, log_file)
+        if system == "spacy_pair_vectors":
+            overrides["components.tok2vec.model.embed.include_static_vectors"] = True
+        config = util.load_config(out, overrides={"nlp.lang": lang, **overrides})
+    else:
+        name = name or "{treebank}_joint.cfg"
+        overrides["training.logger.output_file"] = str(log_file)
+        overrides.update(SINGLE_TARGET.get(system, {}))
+        path = ROOT / "configs" / name.format(treebank=treebank)
+        config = util.load_config(path, overrides=overrides)
+    config.to_disk(out)
+    return out
+
+
+def sample_train(corpus: Dict[str, Path], size: int, seed: int) -> Dict[str, Path]:
+    """Draw `size` training sentences at random (a fixed sample for each seed), once.
+
+    corpus (Dict[str, Path]): The converted splits.
+    size (int): The number of training sentences to keep.
+    seed (int): The seed of the sample.
+    RETURNS (Dict[str, Path]): The splits, with the sample as "train".
+    """
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    out = corpus["train"].with_name(f"{corpus['train'].stem}-n{size}-s{seed}.spacy")
+    if not out.exists():
+        docs = list(DocBin().from_disk(corpus["train"]).get_docs(Vocab()))
+        if size > len(docs):
+            raise typer.BadParameter(f"--train-size {size}: the corpus has {len(docs)}")
+        sample = sorted(random.Random(seed).sample(range(len(docs)), size))
+        DocBin(docs=[docs[i] for i in sample], store_user_data=True).to_disk(out)
+    return {**corpus, "train": out}

@@ -1,0 +1,201 @@
+"""The `vectors-ewt` section of BENCHMARKS.md, every figure read from the result files:
+the dev ablations (vectors.py), the full trainings and the learning curve (joint.py's
+result files), the test-set speeds, and the targets."""
+
+import json
+import re
+from typing import Dict, List
+
+from .joint_render import (
+    ACCURACIES,
+    cell,
+    load_runs,
+    load_speeds,
+    mean_of,
+    meta_lines,
+    recorded,
+    table,
+    values_of,
+    verdict,
+)
+from .vectors import (
+    ABLATION_FILE,
+    ABLATION_STEPS,
+    MODEL,
+    RESULTS,
+    SPEED_FILE,
+    WORDS,
+    read_ablations,
+)
+
+TEST_SPEED_FILE = RESULTS / "vectors" / "test_speed.json"
+
+
+def ablation_table(lines: Dict[str, Dict]) -> str:
+    """RETURNS (str): One row per ablation: its settings, its best dev accuracies, and
+    its words/s against `base` (SPEED_FILE)."""
+    speeds = json.loads(SPEED_FILE.read_text())["words_per_second"] if SPEED_FILE.exists() else {}
+    head = "| run | overrides | best step | dev UPOS | dev XPOS | dev FEATS | wall s | words/s |"
+    rows = [head, "|---|---|---|---|---|---|---|---|"]
+    for name, line in lines.items():
+        # The tables by name: where the shared data was differs between checkouts.
+        shown = " ".join(re.sub(r"\S*/vectors/", "", o) for o in line["overrides"][2:])
+        shown = shown.replace(f"--{WORDS}.", "words.").replace(f"--{MODEL}.", "model.")
+        dev = [f"{100 * line['dev'].get(k, 0):.2f}" for k in ("pos_acc", "tag_acc", "morph_acc")]
+        shown = f"`{shown}`" if shown else "none"
+        rows.append(f"| {name} | {shown} | {line['step']} | " + " | ".join(dev) + " |")
+        rows[-1] += f" {line['wall_s']:,} |"
+        if name in speeds and "base" in speeds:
+            rows[-1] += f" {speeds[name]:,.0f} ({speeds[name] / speeds['base']:.2f}×) |"
+        else:
+            rows[-1] += " |"
+    return "\n".join(rows)
+
+
+def curve_table() -> str:
+    """RETURNS (str): The learning curve: test accuracies by training size and system."""
+    head = "| train sentences | system | seeds | " + " | ".join(a[0] for a in ACCURACIES) + " |"
+    rows = [head, "|" + "---|" * (len(ACCURACIES) + 3)]
+    folders = sorted(RESULTS.glob("joint/ewt_n*"), key=lambda p: int(p.name.split("_")[1][1:]))
+    for folder in folders:
+        for name, results in load_runs(folder).items():
+            cells = [cell(values_of(results, key, scale), fmt) for _, key, fmt, scale in ACCURACIES]
+            size = folder.name.split("_")[1][1:]
+            rows.append(f"| {size} | {name} | {len(results)} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def partial(runs: Dict[str, List[Dict]], *names: str) -> str:
+    """RETURNS (str): A note naming the systems with fewer than three seeds so far."""
+    few = [f"{n} {len(runs[n])} of 3 seeds" for n in names if len(runs.get(n, [])) < 3]
+    return f" (so far: {', '.join(few)})" if few else ""
+
+
+def targets(runs: Dict[str, List[Dict]], speeds: Dict[str, float]) -> List[str]:
+    """RETURNS (List[str]): The targets met or missed, on seed means; those
+    whose systems have no results are named as not judged yet."""
+    lines = []
+    goals = {"upos_acc": 96.4, "xpos_acc": 96.0, "feats_acc": 97.0, "alltags_acc": 94.7}
+    for label, key, _, _ in ACCURACIES:
+        acc = mean_of(runs, "lstm_accuracy", key)
+        pair = mean_of(runs, "spacy_pair_vectors", key)
+        if acc is not None:
+            lines.append(
+                f"- accuracy {label} ≥ {goals[key]}: "
+                + verdict(acc, goals[key], 0, "goal")
+                + partial(runs, "lstm_accuracy")
+            )
+            if pair is not None:
+                text = verdict(acc, pair, 0.7, "spacy_pair_vectors")
+                text += partial(runs, "lstm_accuracy", "spacy_pair_vectors")
+                lines.append(f"- accuracy {label} ≥ spacy_pair_vectors + 0.7: " + text)
+        vec, base = mean_of(runs, "lstm_vectors", key), mean_of(runs, "lstm_joint", key)
+        if vec is not None and base is not None:
+            text = verdict(vec, base, 0.3, "lstm_joint") + partial(runs, "lstm_vectors")
+            lines.append(f"- efficiency {label} ≥ lstm_joint + 0.3: " + text)
+    small = load_runs(RESULTS / "joint" / "ewt_n1000_s0")
+    vec, base = mean_of(small, "lstm_vectors", "upos_acc"), mean_of(small, "lstm_joint", "upos_acc")
+    if vec is not None and base is not None:
+        text = verdict(vec, base, 1.0, "lstm_joint") + partial(small, "lstm_vectors")
+        lines.append("- efficiency UPOS at 1,000 sentences ≥ no vectors + 1.0: " + text)
+    if "lstm_vectors" in speeds and "lstm_joint" in speeds:
+        ratio = speeds["lstm_vectors"] / speeds["lstm_joint"]
+        word = "met" if ratio >= 0.9 else "**missed**"
+        lines.append(f"- efficiency words/s ≥ 0.9× lstm_joint: {word}: {ratio:.2f}×")
+    missing = [n for n in ("lstm_vectors", "spacy_pair_vectors", "lstm_accuracy") if n not in runs]
+    if missing:
+        lines.append(f"- not judged yet: no full-EWT results for {', '.join(missing)}")
+    if not small:
+        lines.append("- not judged yet: no learning-curve results at 1,000 sentences")
+    return lines
+
+
+def curve_runs() -> Dict[str, List[Dict]]:
+    """RETURNS (Dict[str, List[Dict]]): Every learning-curve result, by system and size."""
+    runs: Dict[str, List[Dict]] = {}
+    for folder in sorted(RESULTS.glob("joint/ewt_n*")):
+        for name, results in load_runs(folder).items():
+            runs[f"{folder.name}/{name}"] = results
+    return runs
+
+
+def speed_table(path=TEST_SPEED_FILE) -> List[str]:
+    """RETURNS (List[str]): The test-set speeds of the vector systems (test_speed.json),
+    with how they were measured; none if the file is missing."""
+    if not path.exists():
+        return []
+    timed = json.loads(path.read_text())
+    meta, speeds = timed["meta"], timed["words_per_second"]
+    base = speeds.get("base")
+    rows = ["| model | words/s (1 thread) | × base |", "|---|---|---|"]
+    for name, wps in speeds.items():
+        rows.append(
+            f"| {name} | {wps:,.0f} | {wps / base:.2f}× |" if base else f"| {name} | {wps:,.0f} | |"
+        )
+    return [
+        f"\n### Speed on {meta.get('data', 'not recorded')}\n",
+        f"- {meta_text(meta)}; median of {meta.get('repeats', 'not recorded')} rounds",
+        f"- note: {meta['note']}" if meta.get("note") else "",
+        "",
+        *rows,
+    ]
+
+
+def meta_text(meta: Dict) -> str:
+    """RETURNS (str): A result's commit, date, machine and command, "not recorded" where
+    it has none."""
+    keys = ("commit", "date", "machine", "command")
+    return "; ".join(f"{key}: {recorded([meta.get(key)])}" for key in keys)
+
+
+def ablation_meta(lines: Dict[str, Dict]) -> str:
+    """RETURNS (str): The commits, dates, machines and commands of the ablation lines."""
+    metas = [line.get("meta", {}) for line in lines.values()]
+    keys = ("commit", "date", "machine", "command")
+    return "; ".join(f"{key}: {recorded([m.get(key) for m in metas])}" for key in keys)
+
+
+ABOUT = (
+    "Static word vectors beside our hash embeddings and characters "
+    "(`spacy-lstm-tagger.ConcatHashEmbed.v2`, `include_static_vectors = true`), on UD "
+    "English EWT. The dev ablations screen tables, lookup attributes and settings at a fixed "
+    "step budget with one seed each, so small differences are not separable; the presets "
+    "(`lstm_vectors`: `configs/ewt_joint_vectors.cfg` with GloVe 6B 50d; `lstm_accuracy`: "
+    "`configs/ewt_joint_accuracy.cfg` with `en_core_web_md`'s table) and spaCy's pair with "
+    "vectors then train to convergence as in the joint benchmark. The tables are in "
+    "`../shared/data/vectors/`."
+)
+
+
+def section() -> str:
+    """RETURNS (str): The `vectors-ewt` section, from the result files."""
+    folder = RESULTS / "joint" / "ewt"
+    names = ("lstm_joint", "spacy_pair", "lstm_vectors", "spacy_pair_vectors", "lstm_accuracy")
+    runs = {k: v for k, v in load_runs(folder).items() if k in names}
+    speeds = load_speeds(folder)
+    lines = read_ablations(ABLATION_FILE)
+    dev_speed = json.loads(SPEED_FILE.read_text())["meta"] if SPEED_FILE.exists() else {}
+    text = [
+        "## Pretrained vectors: UD English EWT\n",
+        ABOUT + "\n",
+        f"### Dev ablations ({ABLATION_STEPS} steps, seed 0, best dev of the run)\n",
+        "Each run is its config (`base`: ewt_joint.cfg; the others: ewt_joint_vectors.cfg) "
+        "with the overrides shown, one thread; wall s includes the time the trainings shared "
+        "the machine. words/s: EWT dev, one thread, interleaved, against `base`.\n",
+        f"- trainings: {ablation_meta(lines)}",
+        f"- words/s: {meta_text(dev_speed)}\n",
+        ablation_table(lines),
+        "\n### Test set, trained to convergence (joint.py's result files)\n",
+        "The commits, dates, machines and commands of these rows are those of the joint "
+        "benchmark's EWT section.\n",
+        table(runs, speeds),
+        *speed_table(),
+        "\n### Learning curve (test set; a fixed random sample of train, sample seed 0)\n",
+        "The systems differ in the model seed; the sample is the same.\n",
+        *meta_lines(curve_runs()),
+        "",
+        curve_table(),
+        "\n### Targets (seed means)\n",
+        "\n".join(targets(runs, speeds)),
+    ]
+    return "\n".join(text)

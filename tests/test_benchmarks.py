@@ -1,0 +1,59 @@
+"""The benchmarks: every module imports (a broken import is caught here, not after hours
+of training), none reaches into sys.path or the tests, and BENCHMARKS.md and README.md's
+summary table are what the committed result files give, so they cannot drift from them.
+Nothing here needs ../shared (a user's clone has none)."""
+
+import importlib
+import json
+import pkgutil
+import re
+from pathlib import Path
+
+import pytest
+
+import benchmarks
+from benchmarks import render, tag_speed
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = sorted(info.name for info in pkgutil.iter_modules(benchmarks.__path__))
+
+
+def test_every_script_is_a_module() -> None:
+    scripts = sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py") if p.stem != "__init__")
+    assert scripts == MODULES
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_imports(name: str) -> None:
+    importlib.import_module(f"benchmarks.{name}")
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_imports_siblings_as_a_package(name: str) -> None:
+    source = (ROOT / "benchmarks" / f"{name}.py").read_text()
+    assert "sys.path" not in source
+    assert not re.search(r"^\s*(from|import) (tests|test_)", source, re.MULTILINE)
+
+
+def test_benchmarks_md_is_rendered_from_the_result_files() -> None:
+    text = render.benchmarks_md()
+    assert text == render.benchmarks_md()  # deterministic
+    assert (ROOT / "BENCHMARKS.md").read_text() == text, "run: python -m benchmarks.render"
+
+
+def test_readme_table_is_rendered_from_the_result_files() -> None:
+    readme = ROOT / "README.md"
+    assert readme.read_text() == render.readme_md(readme), "run: python -m benchmarks.render"
+
+
+def test_tag_speed_section_renders_its_latest_result_file(tmp_path: Path) -> None:
+    """No tag_speed result is committed yet: render a made-up one."""
+    run = {"words": 1000, "wall_s": 2.0, "words_per_s": 500.0, "words_per_s_steady": 600.0}
+    run.update(words_per_cpu_s=700.0, startup_s=1.0, first_output_s=1.5, worker_peak_rss_mb=600)
+    names = ("local, n_process 1", "local, n_process 2", "Ray, 1 actor", "Ray, 2 actors")
+    data = {"meta": {"commit": "abc+dirty"}, "results": dict.fromkeys(names, run)}
+    (tmp_path / "20260101-000000.json").write_text(json.dumps({**data, "identical_outputs": True}))
+    text = tag_speed.section(tmp_path)
+    assert "- commit: `abc+dirty`" in text and "- machine: not recorded" in text
+    assert "| Ray, 2 actors | 1,000 | 2.0 | 500 | 600 | 700 | 1.0 | 1.5 | 600 |" in text
+    assert tag_speed.section(tmp_path / "none") is None
