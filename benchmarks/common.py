@@ -17,9 +17,9 @@ if TYPE_CHECKING:  # this module stays light: training.py's time-cap wrapper imp
     from spacy.tokens import Doc
 
 ROOT = Path(__file__).resolve().parent.parent
-# The shared data (../shared/data/README.md); a user's clone has none, so nothing reads
-# it at import time.
-DATA = ROOT.parent / "shared" / "data"
+# The shared data (../shared/data/README.md), or the folder named by BENCHMARKS_DATA (the
+# project's `bench_data` var); a user's clone has none, so nothing reads it at import time.
+DATA = Path(os.environ.get("BENCHMARKS_DATA") or ROOT.parent / "shared" / "data").resolve()
 RESULTS = ROOT / "benchmarks" / "results"
 WORK = ROOT / "benchmarks" / "work"
 # Treebank: (folder under DATA, file stem, spaCy language).

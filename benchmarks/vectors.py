@@ -15,6 +15,7 @@ are joint.py's systems and result files; `render` reads them all (vectors_render
 """
 
 import json
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -114,6 +115,7 @@ def ablate(
         raise typer.BadParameter(f"unknown ablations {unknown}; known: {sorted(ABLATIONS)}")
     todo = [name for name in names or ABLATIONS if name not in read_ablations()]
     print(f"{len(todo)} ablations to run:", todo, flush=True)
+    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by every training it starts
     if todo:  # once, before the trainings share it
         convert("ewt", work / "corpus" / "ewt", splits=("train", "dev"))
     meta = metadata("vectors")

@@ -5,8 +5,11 @@ Nothing here needs ../shared (a user's clone has none)."""
 
 import importlib
 import json
+import os
 import pkgutil
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +60,16 @@ def test_tag_speed_section_renders_its_latest_result_file(tmp_path: Path) -> Non
     assert "- commit: `abc+dirty`" in text and "- machine: not recorded" in text
     assert "| Ray, 2 actors | 1,000 | 2.0 | 500 | 600 | 700 | 1.0 | 1.5 | 600 |" in text
     assert tag_speed.section(tmp_path / "none") is None
+
+
+def test_entry_point_sets_data_and_threads(tmp_path: Path) -> None:
+    """`python -m benchmarks --data DIR --threads N NAME` (project.yml's form) runs the
+    benchmark with its inputs read from DIR."""
+    cmd = [sys.executable, "-m", "benchmarks", "--data", str(tmp_path), "--threads", "1"]
+    env = {**os.environ, "COLUMNS": "300"}
+    env.pop("BENCHMARKS_DATA", None)
+    out = subprocess.run(
+        [*cmd, "tag_speed", "--help"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"[default: {tmp_path / 'ud-english-ewt'}]" in out.stdout
