@@ -16,7 +16,7 @@ from typing import Dict, Iterable, List, Optional
 import spacy
 
 from spacy_lstm_tagger.cli.corpus_io import gold_tokenized, read_corpus
-from spacy_lstm_tagger.layers.precision import set_inference_precision
+from spacy_lstm_tagger.pipeline.precision import set_inference_precision
 
 RESULT_KEY = {"pos": "upos_acc", "tag": "xpos_acc"}
 
