@@ -245,6 +245,10 @@ class Errors(metaclass=ErrorsWithCodes):
             "retrain it.")
     E158 = ("the stored weights do not fit the model config ({details}). Load them with "
             "the config they were trained with.")
+    E159 = ("the stored weights have serialization format {found}, but this version of "
+            "spacy-lstm-tagger reads format {expected}: the pipeline was saved by an "
+            "incompatible version of spacy-lstm-tagger. Retrain the pipeline with this "
+            "version, or install the version of spacy-lstm-tagger that saved it.")
 
     # Command line (crossval, report)
     E200 = "Corpus file not found: {path}"
