@@ -10,10 +10,10 @@ from .layers.embed import (
 from .layers.encoders import encoders
 from .layers.joint_model import build_joint_tagger
 from .layers.paths import reference_paths
-from .layers.precision import make_inference_precision, set_inference_precision
 from .layers.static_vectors import build_static_vectors
 from .layers.tagger_model import build_lstm_tagger
 from .layers.torch_module import RecurrentTagger
+from .pipeline.precision import make_inference_precision, set_inference_precision
 from .pipeline.scorer import make_tagger_scorer
 from .pipeline.tagger import LSTMTagger, make_lstm_tagger
 

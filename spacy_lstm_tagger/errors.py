@@ -7,6 +7,7 @@ tells it apart from spaCy's own "[E001] text".
 """
 
 import warnings
+from pathlib import Path
 
 # How every message of this package begins.
 PREFIX = "(spacy-lstm-tagger) "
@@ -50,6 +51,23 @@ class EvaluationInputError(LSTMTaggerError):
     """Bad input to a command (`crossval`, `report`, `tag`); shown without a traceback."""
 
 
+class TagInputError(EvaluationInputError):
+    """Bad input to `tag`: its options, input files or pipeline."""
+
+
+class BadLineError(TagInputError):
+    """A line (or CoNLL-U sentence) of a `tag` input that cannot be read.
+
+    path (Path): The input file.
+    line (int): The line, 1-based.
+    reason (str): What is wrong with it: a rendered `Errors` message (E311-E319).
+    """
+
+    def __init__(self, path: Path, line: int, reason: str) -> None:
+        super().__init__(Errors.E310.format(path=path, line=line, reason=strip_prefix(reason)))
+        self.path, self.line, self.reason = path, line, reason
+
+
 class UnknownLabelError(KeyError):
     """Internal: a gold label that a head does not have; args are (label, n_labels).
 
@@ -87,8 +105,7 @@ def is_int_at_least(value: object, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
-# Codes by area: W100-W149 layers and model. W300-W349 are kept free for the
-# `tag` command's modules (cli/tag*.py), which get their codes on another branch.
+# Codes by area: W100-W149 layers and model, W300-W349 the `tag` command.
 # fmt: off
 class Warnings(metaclass=ErrorsWithCodes):
     # Layers and model
@@ -96,10 +113,13 @@ class Warnings(metaclass=ErrorsWithCodes):
             "inference is slower than float32; keeping float32. Remove the "
             "inference_precision callback, or run on a CPU or GPU with bfloat16.")
 
+    # The tag command
+    W300 = "No input files found in {inputs}."
+    W301 = "{n_rejected} bad record(s) in {source}: see {rejects}"
+
 
 # Codes by area: E001-E099 pipeline component, E100-E149 layers and model,
-# E150-E199 serialization, E200-E299 command line. E300-E349 are kept free for the
-# `tag` command's modules (cli/tag*.py), which get their codes on another branch.
+# E150-E199 serialization, E200-E299 command line, E300-E349 the `tag` command.
 # E109 is not used: the component also raises spaCy's own E109.
 class Errors(metaclass=ErrorsWithCodes):
     # Pipeline component
@@ -225,8 +245,12 @@ class Errors(metaclass=ErrorsWithCodes):
             "retrain it.")
     E158 = ("the stored weights do not fit the model config ({details}). Load them with "
             "the config they were trained with.")
+    E159 = ("the stored weights have serialization format {found}, but this version of "
+            "spacy-lstm-tagger reads format {expected}: the pipeline was saved by an "
+            "incompatible version of spacy-lstm-tagger. Retrain the pipeline with this "
+            "version, or install the version of spacy-lstm-tagger that saved it.")
 
-    # Command line (crossval, report); the tag command's codes go in E300-E349.
+    # Command line (crossval, report)
     E200 = "Corpus file not found: {path}"
     E201 = ("Cannot read {path}: the corpus must be a spaCy DocBin (.spacy) or a CoNLL-U "
             "file (.conllu). Convert other formats with `python -m spacy convert`.")
@@ -255,4 +279,39 @@ class Errors(metaclass=ErrorsWithCodes):
     E215 = ("The report's pictures need matplotlib, which is not installed. Install it "
             "with: pip install 'spacy-lstm-tagger[report]'")
     E216 = "Interrupted. Finished files are kept: rerun with --resume."
+
+    # The tag command: options, inputs and outputs
+    E300 = "Invalid --format {output_format!r}. Valid: {valid}."
+    E301 = "Invalid --engine {engine!r}. Valid: 'local', 'ray'."
+    E302 = "Invalid --n-process {value!r}: give 0 or 'auto', or a count."
+    E303 = "--n-process must be 0 (auto) or more, --threads-per-process 1 or more."
+    E304 = "--workers and --cpus-per-worker must be at least 1."
+    E305 = ("Cannot find the pipeline {model!r}: give a pipeline directory (e.g. "
+            "training/model-best) or the name of an installed pipeline package.")
+    E306 = "No input file matches {pattern!r}."
+    E307 = ("{first} and {second} would both be written to {target}. Rename one of them "
+            "or tag them in separate runs.")
+    E308 = ("{n_done} output file(s) exist already, e.g. {target}. Rerun with --resume to "
+            "skip them, or --overwrite to tag them again.")
+
+    # The tag command: bad input. E310 is the error of a bad line; it nests the reason
+    # (E311-E319, with its code), which is also the "error" of a line in NAME.rejects.jsonl.
+    E310 = ("{path}, line {line}: {reason}. Nothing was written for this file. Fix the "
+            "input, or rerun with --skip-bad to write bad lines to a rejects file and go "
+            "on; add --resume to keep the files that are finished.")
+    E311 = "not valid UTF-8 (byte {byte!r} at byte {position} of the line)"
+    E312 = "not valid JSON ({err})"
+    E313 = "no string field {text_key!r} (see --text-key)"
+    E314 = "the text holds a lone surrogate escape (not Unicode)"
+    E315 = "a token line needs 10 tab-separated columns, found {n_columns}"
+    E316 = "bad token ID {token_id!r} or empty FORM"
+    E317 = "word ID {token_id} out of sequence"
+    E318 = "a sentence without word lines"
+    E319 = "not a readable spaCy DocBin ({err_type}: {err})"
+
+    # The tag command: devices and engines
+    E320 = "Cannot use GPU {gpu_id}: {err}"
+    E321 = "A tag worker could not start: {err_type}: {err}"
+    E322 = ("The Ray engine needs Ray Data: pip install 'spacy-lstm-tagger[ray]' "
+            "(or pip install 'ray[data]').")
 # fmt: on

@@ -149,21 +149,27 @@ def test_crossval_writes_folds_and_summary(cv_run, corpus_file):
     standard deviation; each fold's split is the one `make_folds` gives."""
     output, stdout = cv_run["output"], cv_run["stdout"]
     summary = srsly.read_json(output / "summary.json")
-    assert summary["target"] == "pos"
+    # The layout shared with several attributes; no AllTags for one.
+    assert summary["targets"] == ["pos"] and summary["all_tags"] is None
     assert summary["overrides"] == OVERRIDES
-    accuracies = [row["accuracy"] for row in summary["per_fold"]]
+    accuracies = [row["accuracies"]["pos"] for row in summary["per_fold"]]
     fold_scores = [
-        srsly.read_json(output / f"fold_{i}" / "scores.json")["accuracy"]
+        srsly.read_json(output / f"fold_{i}" / "scores.json")["accuracies"]["pos"]
         for i in range(1, N_FOLDS + 1)
     ]
     assert accuracies == fold_scores
-    assert summary["accuracy_mean"] == pytest.approx(sum(accuracies) / N_FOLDS)
-    assert summary["accuracy_std"] == pytest.approx(statistics.stdev(accuracies))
-    # The same numbers in the layout shared with several attributes; no AllTags for one.
-    assert summary["targets"] == ["pos"] and summary["all_tags"] is None
     assert summary["scores"]["pos"] == {
-        "mean": summary["accuracy_mean"],
-        "std": summary["accuracy_std"],
+        "mean": pytest.approx(sum(accuracies) / N_FOLDS),
+        "std": pytest.approx(statistics.stdev(accuracies)),
+    }
+    # Only the keys of this layout (no one-attribute copies of the scores).
+    assert not {"target", "accuracy_mean", "accuracy_std"} & set(summary)
+    assert set(summary["per_fold"][0]) == {
+        "fold",
+        "accuracies",
+        "all_tags",
+        "test_docs",
+        "test_tokens",
     }
     assert sum(row["test_docs"] for row in summary["per_fold"]) == N_DOCS
     folds = make_folds(N_DOCS, N_FOLDS, seed=0)
@@ -200,15 +206,16 @@ def test_fold_scores_come_from_held_out_docs(cv_run, corpus_file, fold: int):
     held_out = [corpus[index] for index in split["test"]]
     assert scores["test_docs"] == len(held_out)
     assert scores["test_tokens"] == sum(len(doc) for doc in held_out)
+    assert scores["targets"] == ["pos"] and not {"target", "accuracy"} & set(scores)
     expected = nlp.evaluate(gold_examples(nlp, held_out))["pos_acc"]
-    assert scores["accuracy"] == pytest.approx(expected)
+    assert scores["accuracies"]["pos"] == pytest.approx(expected)
     predicted = nlp.pipe(Doc(nlp.vocab, words=[t.text for t in doc]) for doc in held_out)
     correct = sum(
         token.pos_ == gold_token.pos_
         for doc, gold_doc in zip(predicted, held_out)
         for token, gold_token in zip(doc, gold_doc)
     )
-    assert scores["accuracy"] == pytest.approx(correct / scores["test_tokens"])
+    assert scores["accuracies"]["pos"] == pytest.approx(correct / scores["test_tokens"])
 
 
 def test_resume_skips_finished_folds(cv_run, corpus_file, tmp_path, monkeypatch, capsys):
@@ -257,7 +264,7 @@ def test_crossval_on_conllu(tmp_path, demo_records):
     conllu = tmp_path / "corpus.conllu"
     write_conllu(demo_records[:30], conllu)
     summary = run_crossval(DEMO_CONFIG, conllu, tmp_path / "cv", n_folds=2, overrides=OVERRIDES)
-    assert summary["target"] == "pos"
+    assert summary["targets"] == ["pos"]
     # One document per sentence, so the folds split the 30 sentences.
     assert sum(row["test_docs"] for row in summary["per_fold"]) == 30
     assert (tmp_path / "cv" / "fold_2" / "scores.json").exists()

@@ -12,12 +12,12 @@ from spacy.tokens import Doc
 from thinc.api import Config
 
 from spacy_lstm_tagger import reference_paths, set_inference_precision
-from spacy_lstm_tagger.layers import precision
 from spacy_lstm_tagger.layers.char_module import CharEncoder
 from spacy_lstm_tagger.layers.shim import get_module
 from spacy_lstm_tagger.layers.tagger_converters import uses_flat_path
 from spacy_lstm_tagger.layers.tagger_model import get_torch_module
 from spacy_lstm_tagger.layers.torch_module import RecurrentTagger
+from spacy_lstm_tagger.pipeline import precision
 
 # Docs of 1 to 5,000 tokens, with repeated lengths (groups of several docs).
 LENGTHS = [5000, 1, 2, 3, 3, 17, 17, 17, 1, 64, 2]

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from spacy_lstm_tagger.cli.app import app
 from spacy_lstm_tagger.cli.corpus_io import EvaluationInputError, gold_examples, read_corpus
 from spacy_lstm_tagger.cli.crossval import run_crossval
-from spacy_lstm_tagger.cli.report import build_report
+from spacy_lstm_tagger.cli.report import build_reports
 from spacy_lstm_tagger.cli.report_render import render_markdown
 from spacy_lstm_tagger.cli.scores import NO_LABEL, OTHER, score_tokens
 
@@ -193,12 +193,14 @@ def test_joint_report_agrees_with_spacy_scorer(joint_run):
 
 
 def test_report_of_morph_alone(joint_run):
-    """`--attr morph` gives a one-attribute report in the single layout, with per-feature
-    scores and the same numbers as in the joint report."""
+    """`--attr morph` gives a one-attribute report (the joint report's layout, without
+    AllTags) with per-feature scores and the same numbers as in the joint report."""
     out = joint_run["morph"]
-    report = srsly.read_json(out / "report.json")
+    report_json = srsly.read_json(out / "report.json")
+    assert report_json["targets"] == ["morph"] and report_json["all_tags"] is None
+    report = report_json["reports"]["morph"]
     joint = srsly.read_json(joint_run["all"] / "report.json")["reports"]["morph"]
-    assert report["target"] == "morph" and "targets" not in report and "all_tags" not in report
+    assert report["target"] == "morph"
     assert (report["correct"], report["tokens"]) == (joint["correct"], joint["tokens"])
     assert report["features"] == joint["features"]
     for name in ("confusion.png", "f1.png"):
@@ -274,12 +276,11 @@ def test_joint_crossval_summary(joint_cv):
     output = joint_cv["output"]
     summary = srsly.read_json(output / "summary.json")
     folds = [srsly.read_json(output / f"fold_{i}" / "scores.json") for i in (1, 2)]
-    assert summary["targets"] == ATTRS and summary["target"] == "pos"
+    assert summary["targets"] == ATTRS
     for attr in ATTRS:
         accuracies = [fold["accuracies"][attr] for fold in folds]
         assert summary["scores"][attr] == fold_mean_std(accuracies)
         assert [row["accuracies"][attr] for row in summary["per_fold"]] == accuracies
-    assert summary["accuracy_mean"] == summary["scores"]["pos"]["mean"]
     assert summary["all_tags"] == fold_mean_std([fold["all_tags"]["accuracy"] for fold in folds])
     for fold in folds:
         assert fold["all_tags"]["accuracy"] <= min(fold["accuracies"].values())
@@ -336,13 +337,14 @@ def test_morph_labels_are_readable_and_the_label_table_is_cut():
     gold = Doc(vocab, words=words, morphs=["", "A=1", "A=1", "B=2", "C=3", "A=1|B=2"])
     pred = Doc(vocab, words=words, morphs=["", "A=1", "B=2", "B=2", "C=3", "A=1|B=2"])
     pred[4].set_morph(None)
-    report = build_report([gold], [pred], "morph", top_labels=2)
+    reports = build_reports([gold], [pred], ["morph"], top_labels=2)
+    report = reports["reports"]["morph"]
     rows = {row["label"]: row for row in report["labels"]}
     assert rows["_"]["support"] == 1 and rows["_"]["f1"] == 1.0
     assert rows[NO_LABEL]["predicted"] == 1
     assert report["matrix"]["labels"] == ["A=1", "B=2", OTHER]
-    report.update(model="m", corpus="c", train_corpus=None)
-    markdown = render_markdown(report)
+    reports.update(model="m", corpus="c", train_corpus=None)
+    markdown = render_markdown(reports)
     label_table = markdown.split("## Per label")[1].split("##")[0]
     assert "| A=1 |" in label_table and "| B=2 |" in label_table
     assert "| C=3 |" not in label_table and "of 6; report.json has them all" in label_table

@@ -34,8 +34,31 @@ def report_run(tmp_path_factory, trained_nlp, demo_records) -> Dict:
     args = ["report", str(root / "model"), str(root / "eval.spacy"), "--output", str(root / "out")]
     result = CliRunner().invoke(app, [*args, "--train-corpus", str(root / "train.spacy")])
     assert result.exit_code == 0, result.output
-    report = srsly.read_json(root / "out" / "report.json")
-    return {"root": root, "out": root / "out", "report": report, "stdout": result.output}
+    report_json = srsly.read_json(root / "out" / "report.json")
+    return {
+        "root": root,
+        "out": root / "out",
+        "json": report_json,
+        "report": report_json["reports"]["tag"],
+        "stdout": result.output,
+    }
+
+
+def test_a_one_attribute_report_has_the_layout_of_several(report_run):
+    """report.json nests the one attribute's report as it nests each of several; there is
+    no AllTags for one attribute."""
+    report_json = report_run["json"]
+    assert set(report_json) == {
+        "targets",
+        "docs",
+        "reports",
+        "all_tags",
+        "model",
+        "corpus",
+        "train_corpus",
+    }
+    assert report_json["targets"] == ["tag"] and report_json["all_tags"] is None
+    assert report_json["docs"] == report_run["report"]["docs"] == 60
 
 
 def test_report_counts_add_up(report_run, trained_nlp, demo_records):

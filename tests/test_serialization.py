@@ -1,17 +1,22 @@
 """Saving and loading: the same tags and probabilities after every round trip, for the
 small test model and for the shipped default model."""
 
+import re
+from io import BytesIO
 from pathlib import Path
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 import numpy
 import pytest
 import spacy
+import srsly
+import torch
 from conftest import DEFAULT_TRAIN_DROPOUT, SMALL_MODEL, make_nlp, run_in_training_mode
 from spacy.language import Language
 from thinc.api import set_dropout_rate
 
-from spacy_lstm_tagger.layers.tagger_model import get_torch_module
+from spacy_lstm_tagger.errors import WeightsError
+from spacy_lstm_tagger.layers.tagger_model import SERIAL_FORMAT, get_torch_module
 
 TEXTS = [
     "The dog ate the apple near a river .",
@@ -123,3 +128,53 @@ def test_weights_that_do_not_fit_the_config(trained_nlp, overrides, message: str
     """Weights saved with one model config are refused by another, naming the setting."""
     with pytest.raises(ValueError, match=message):
         make_nlp(**overrides).from_bytes(trained_nlp.to_bytes())
+
+
+def set_serial_format(model_bytes: bytes, serial_format: Optional[int]) -> bytes:
+    """The model's bytes with the "format" of its saved torch module changed (None: removed).
+
+    model_bytes (bytes): A model file, as thinc's Model.to_bytes writes it.
+    serial_format (Optional[int]): The format to write, or None to leave it out.
+    RETURNS (bytes): The model file, everything else as it was.
+    """
+    msg = srsly.msgpack_loads(model_bytes)
+    for shims in msg["shims"]:
+        for i, shim_bytes in enumerate(shims):
+            shim = srsly.msgpack_loads(shim_bytes)
+            payload = torch.load(BytesIO(shim["state"]), weights_only=True)
+            payload.pop("format")
+            if serial_format is not None:
+                payload["format"] = serial_format
+            buffer = BytesIO()
+            torch.save(payload, buffer)
+            shim["state"] = buffer.getvalue()
+            shims[i] = srsly.msgpack_dumps(shim)
+    return srsly.msgpack_dumps(msg)
+
+
+@pytest.mark.parametrize("serial_format", [999, None], ids=["format_999", "no_format"])
+def test_weights_of_another_serial_format_are_refused(
+    trained_nlp, tmp_path: Path, serial_format: Optional[int]
+) -> None:
+    """A saved module of an unknown format, or of none, was written by an incompatible
+    version: loading says so (nested in the component's error), naming what to do."""
+    trained_nlp.to_disk(tmp_path / "pipeline")
+    model_file = tmp_path / "pipeline" / "lstm_tagger" / "model"
+    model_file.write_bytes(set_serial_format(model_file.read_bytes(), serial_format))
+    found = "(none)" if serial_format is None else str(serial_format)
+    expected = (
+        rf"\[E151\] .*: \[E159\] the stored weights have serialization format {re.escape(found)}, "
+        rf"but this version of spacy-lstm-tagger reads format {SERIAL_FORMAT}: .*incompatible "
+        r"version.* Retrain the pipeline .* or install the version of spacy-lstm-tagger"
+    )
+    with pytest.raises(WeightsError, match=expected):
+        spacy.load(tmp_path / "pipeline")
+
+
+def test_rewritten_weights_of_the_current_format_still_load(trained_nlp, tmp_path: Path) -> None:
+    """Positive control of the test above: the same rewrite with this version's format
+    loads and predicts as before."""
+    trained_nlp.to_disk(tmp_path / "pipeline")
+    model_file = tmp_path / "pipeline" / "lstm_tagger" / "model"
+    model_file.write_bytes(set_serial_format(model_file.read_bytes(), SERIAL_FORMAT))
+    assert_same_predictions(trained_nlp, spacy.load(tmp_path / "pipeline"))

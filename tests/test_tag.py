@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from spacy_lstm_tagger.cli.app import app
 from spacy_lstm_tagger.cli.tag import TagOptions, run_tag
-from spacy_lstm_tagger.cli.tag_formats import TagInputError
 from spacy_lstm_tagger.cli.tag_jobs import find_jobs
+from spacy_lstm_tagger.errors import TagInputError
 
 # A CoNLL-U sentence with a comment, a multiword token, an empty node and every column set.
 CONLLU = (
@@ -114,9 +114,9 @@ def test_find_jobs_keeps_relative_paths(tmp_path: Path):
     targets = sorted(str(job.target.relative_to(out)) for job in jobs)
     assert targets == ["a.jsonl", "b.jsonl", "c.jsonl", "d.jsonl", "sub/b.jsonl"]
     (src / "a.conllu").write_text(CONLLU)
-    with pytest.raises(TagInputError, match="would both be written"):
+    with pytest.raises(TagInputError, match=r"\[E307\] .* would both be written"):
         find_jobs([str(src)], out, "jsonl")
-    with pytest.raises(TagInputError, match="No input file matches"):
+    with pytest.raises(TagInputError, match=r"\[E306\] No input file matches"):
         find_jobs([str(src / "*.nothing")], out, "jsonl")
 
 
@@ -217,10 +217,19 @@ def read_output(path: Path, fmt: str, nlp: Language) -> List:
     return result
 
 
+# name: (content, the bad line, the start of the reason: its code and text)
 BAD_INPUTS = {
-    "bad.jsonl": (b'{"text": "A dog ."}\n{"text": "A cat"\n{"text": "Fine ."}\n', 2, "JSON"),
-    "bad.txt": (b"A dog .\nA caf\xe9 .\nFine .\n", 2, "UTF-8"),
-    "bad.conllu": (CONLLU.replace("1\tThe\tthe", "1\tThe").encode("utf8"), 13, "10 tab"),
+    "bad.jsonl": (
+        b'{"text": "A dog ."}\n{"text": "A cat"\n{"text": "Fine ."}\n',
+        2,
+        "[E312] not valid JSON",
+    ),
+    "bad.txt": (b"A dog .\nA caf\xe9 .\nFine .\n", 2, "[E311] not valid UTF-8"),
+    "bad.conllu": (
+        CONLLU.replace("1\tThe\tthe", "1\tThe").encode("utf8"),
+        13,
+        "[E315] a token line needs 10 tab",
+    ),
 }
 
 
@@ -233,7 +242,7 @@ def test_bad_input_stops_before_writing(tmp_path: Path, model_dir: Path, name: s
     out = tmp_path / "out"
     code, output = cli(model_dir, tmp_path / "in", "-o", out)
     assert code == 1, output
-    assert f"{name}, line {line}:" in output and reason in output
+    assert "[E310] " in output and f"{name}, line {line}: {reason}" in output
     assert "Traceback" not in output
     # The good file before it is complete; nothing at all for the bad one.
     assert sorted(p.name for p in out.iterdir()) == ["a_good.conllu"]
@@ -249,7 +258,7 @@ def test_skip_bad_writes_rejects(tmp_path: Path, model_dir: Path, name: str):
     stem = Path(name).stem
     rejects = [json.loads(x) for x in (out / f"{stem}.jsonl.rejects.jsonl").open()]
     assert [(r["file"], r["line"]) for r in rejects] == [(str(source), line)]
-    assert reason in rejects[0]["error"]
+    assert rejects[0]["error"].startswith(reason)
     n_docs = len((out / f"{stem}.jsonl").read_text().splitlines())
     n_records = 2 if name.endswith(".conllu") else 3  # CoNLL-U records are sentences
     assert summary.total("records") == n_records == n_docs + summary.total("rejected")
@@ -267,7 +276,7 @@ def test_skip_bad_keeps_the_bad_line_text(tmp_path: Path, model_dir: Path):
 def test_corrupt_docbin(tmp_path: Path, model_dir: Path):
     (tmp_path / "x.spacy").write_bytes(b"not a docbin")
     code, output = cli(model_dir, tmp_path / "x.spacy", "-o", tmp_path / "out")
-    assert code == 1 and "x.spacy, line 1: not a readable spaCy DocBin" in output
+    assert code == 1 and "x.spacy, line 1: [E319] not a readable spaCy DocBin" in output
 
 
 @pytest.mark.parametrize("fmt", ["conllu", "jsonl", "spacy"])
@@ -288,14 +297,15 @@ def test_empty_input(tmp_path: Path, model_dir: Path, trained_nlp: Language, fmt
 def test_missing_pipeline_is_a_clear_message(tmp_path: Path):
     (tmp_path / "a.txt").write_text("A dog .\n")
     code, output = cli(tmp_path / "no_model", tmp_path / "a.txt", "-o", tmp_path / "out")
-    assert code == 1 and "Cannot find the pipeline" in output and "Traceback" not in output
+    assert code == 1 and "[E305] Cannot find the pipeline" in output
+    assert "Traceback" not in output
     assert not (tmp_path / "out").exists()
 
 
 def test_empty_directory_warns(tmp_path: Path, model_dir: Path):
     (tmp_path / "in").mkdir()
     code, output = cli(model_dir, tmp_path / "in", "-o", tmp_path / "out")
-    assert code == 0 and "No input files found" in output
+    assert code == 0 and "[W300] No input files found" in output
 
 
 def test_100k_line_file(tmp_path: Path, model_dir: Path):
@@ -314,7 +324,8 @@ def test_existing_outputs_need_resume_or_overwrite(tmp_path: Path, model_dir: Pa
     source.write_text("The dog ate .\n")
     assert cli(model_dir, source, "-o", tmp_path / "out")[0] == 0
     code, output = cli(model_dir, source, "-o", tmp_path / "out")
-    assert code == 1 and "1 output file(s) exist already" in output and "--resume" in output
+    assert code == 1 and "[E308] 1 output file(s) exist already" in output
+    assert "--resume" in output
     assert cli(model_dir, source, "-o", tmp_path / "out", "--overwrite")[0] == 0
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from spacy_lstm_tagger.cli.tag import TagOptions, run_tag
-from spacy_lstm_tagger.cli.tag_formats import TagInputError
+from spacy_lstm_tagger.errors import TagInputError
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs the ray extra: pip install .[ray]")
 
@@ -85,7 +85,9 @@ def test_ray_bad_input_stops_with_a_message(tmp_path: Path, model_dir: Path, ray
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "bad.jsonl").write_text('{"text": "A dog ."}\nnot json\n')
     opts = TagOptions(output_format="jsonl")
-    with pytest.raises(TagInputError, match=r"bad.jsonl, line 2: not valid JSON"):
+    with pytest.raises(
+        TagInputError, match=r"\[E310\] .*bad.jsonl, line 2: \[E312\] not valid JSON"
+    ):
         run_tag(str(model_dir), [str(tmp_path / "in")], tmp_path / "out", opts, engine="ray")
     assert not (tmp_path / "out" / "bad.jsonl").exists()
     assert not list((tmp_path / "out").glob("*.partial"))
@@ -101,7 +103,7 @@ def test_missing_ray_is_a_clear_message(tmp_path: Path, model_dir: Path, monkeyp
 
     monkeypatch.setattr(builtins, "__import__", no_ray)
     (tmp_path / "a.txt").write_text("A dog .\n")
-    with pytest.raises(ImportError, match=r"pip install 'spacy-lstm-tagger\[ray\]'"):
+    with pytest.raises(ImportError, match=r"\[E322\] .*pip install 'spacy-lstm-tagger\[ray\]'"):
         run_tag(
             str(model_dir), [str(tmp_path / "a.txt")], tmp_path / "out", TagOptions(), engine="ray"
         )

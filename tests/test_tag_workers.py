@@ -22,8 +22,9 @@ from test_tag import (  # noqa: F401 (model_dir: a fixture)
 
 from spacy_lstm_tagger.cli import tag_workers
 from spacy_lstm_tagger.cli.tag import TagOptions, parse_n_process, run_tag
-from spacy_lstm_tagger.cli.tag_formats import InputReader, TagInputError
+from spacy_lstm_tagger.cli.tag_formats import InputReader
 from spacy_lstm_tagger.cli.tag_workers import plan_chunks, worker_counts
+from spacy_lstm_tagger.errors import TagInputError
 
 WORDS = ["The", "dog", "ate", "a", "cat", "Olga", "ran", "to", "the", "apple", "."]
 
@@ -88,7 +89,7 @@ def test_chunk_order_negative_control(tmp_path: Path, model_dir: Path, monkeypat
 def test_n_process_auto_uses_the_usable_cpus():
     assert [parse_n_process(v) for v in ("auto", "AUTO", "0", "3")] == [0, 0, 0, 3]
     for bad in ("-1", "two"):
-        with pytest.raises(TagInputError, match="--n-process"):
+        with pytest.raises(TagInputError, match=r"\[E302\] Invalid --n-process"):
             parse_n_process(bad)
     n_cpus = len(os.sched_getaffinity(0))
     assert worker_counts(TagOptions(n_process=0)) == (n_cpus, 1)
@@ -120,7 +121,8 @@ def test_workers_bad_line_stops(tmp_path: Path, model_dir: Path):  # noqa: F811
     (tmp_path / "in" / "bad.jsonl").write_text(lines)
     out = tmp_path / "out"
     code, output = cli(model_dir, tmp_path / "in", "-o", out, "-n", "2", "--chunk-lines", "10")
-    assert code == 1 and "bad.jsonl, line 51: not valid JSON" in output, output
+    assert code == 1 and "[E310] " in output, output
+    assert "bad.jsonl, line 51: [E312] not valid JSON" in output, output
     assert "Traceback" not in output
     assert sorted(p.name for p in out.iterdir()) == ["a_good.conllu"]
 

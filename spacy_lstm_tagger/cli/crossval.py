@@ -4,12 +4,10 @@ score it on the held-out fold, for every fold.
 Each fold scores every chosen attribute (by default every target of the trained
 `lstm_tagger`) and, for several, AllTags, by the rules of `scores`. `fold_<i>/scores.json`
 holds "targets", "accuracies" ({attr: accuracy}), "all_tags" (AllTags counts, or None for
-one attribute), "test_docs", "test_tokens", "scores" (spaCy's scores of the held-out fold,
-`morph_per_feat` included) and, for readers of earlier versions, "target" and "accuracy"
-of the first attribute. `summary.json` holds "targets", "scores" ({attr: {"mean", "std"}}),
-"all_tags" ({"mean", "std"}, or None for one attribute) and "per_fold" rows with
-"accuracies" and "all_tags", plus "target", "accuracy_mean", "accuracy_std" and each
-row's "accuracy" for the first attribute: a one-attribute summary reads as before.
+one attribute), "test_docs", "test_tokens" and "scores" (spaCy's scores of the held-out
+fold, `morph_per_feat` included). `summary.json` holds "targets", "scores" ({attr: {"mean",
+"std"}}), "all_tags" ({"mean", "std"}, or None for one attribute) and "per_fold" rows with
+"fold", "accuracies", "all_tags", "test_docs" and "test_tokens".
 """
 
 import random
@@ -112,8 +110,8 @@ def run_crossval(
         msg.divider(f"Fold {i} of {n_folds}")
         fold_dir = output_dir / f"fold_{i}"
         results.append(_run_fold(config_path, docs, fold, fold_dir, overrides, restart, attrs))
-    targets = fold_targets(results[0])
-    if any(fold_targets(result) != targets for result in results):
+    targets = results[0]["targets"]
+    if any(result["targets"] != targets for result in results):
         raise EvaluationInputError(Errors.E211.format(output_dir=output_dir))
     summary = {
         "config": str(config_path),
@@ -130,15 +128,6 @@ def run_crossval(
     return summary
 
 
-def fold_targets(result: Dict[str, Any]) -> List[str]:
-    """The attributes a fold scored; a fold scored by an earlier version has one.
-
-    result (Dict[str, Any]): The fold's scores.json.
-    RETURNS (List[str]): The attributes.
-    """
-    return list(result.get("targets") or [result["target"]])
-
-
 def summarize(results: List[Dict[str, Any]], targets: List[str]) -> Dict[str, Any]:
     """The mean and sample standard deviation of each attribute's and AllTags' accuracy
     over the folds, and one row per fold.
@@ -149,14 +138,12 @@ def summarize(results: List[Dict[str, Any]], targets: List[str]) -> Dict[str, An
     """
     per_fold = []
     for i, result in enumerate(results, start=1):
-        # A fold scored by an earlier version has only "target" and "accuracy".
-        accuracies = result.get("accuracies") or {result["target"]: result["accuracy"]}
+        all_tags = result["all_tags"]
         per_fold.append(
             {
                 "fold": i,
-                "accuracy": accuracies[targets[0]],
-                "accuracies": accuracies,
-                "all_tags": (result.get("all_tags") or {}).get("accuracy"),
+                "accuracies": result["accuracies"],
+                "all_tags": None if all_tags is None else all_tags["accuracy"],
                 "test_docs": result["test_docs"],
                 "test_tokens": result["test_tokens"],
             }
@@ -166,9 +153,6 @@ def summarize(results: List[Dict[str, Any]], targets: List[str]) -> Dict[str, An
     if len(targets) > 1:
         all_tags = _mean_std([row["all_tags"] for row in per_fold])
     return {
-        "target": targets[0],
-        "accuracy_mean": scores[targets[0]]["mean"],
-        "accuracy_std": scores[targets[0]]["std"],
         "targets": targets,
         "scores": scores,
         "all_tags": all_tags,
@@ -200,8 +184,8 @@ def _run_fold(
     if scores_path.exists() and not restart:
         _check_same_split(fold_dir, fold)
         result = srsly.read_json(scores_path)
-        if attrs is not None and fold_targets(result) != attrs:
-            message = Errors.E212.format(fold_dir=fold_dir, found=fold_targets(result), attrs=attrs)
+        if attrs is not None and result["targets"] != attrs:
+            message = Errors.E212.format(fold_dir=fold_dir, found=result["targets"], attrs=attrs)
             raise EvaluationInputError(message)
         msg.info(f"Skipping this fold: {scores_path} exists (use --restart to train it again)")
         return result
@@ -251,8 +235,6 @@ def score_fold(
     # its speed): the components' scores, morph_per_feat among them.
     scores = Scorer(nlp).score([Example(pred, gold) for pred, gold in zip(preds, test_docs)])
     return {
-        "target": targets[0],
-        "accuracy": accuracies[targets[0]],
         "targets": targets,
         "accuracies": accuracies,
         "all_tags": all_tags,

@@ -3,13 +3,12 @@ tag, morph): accuracy, per-label precision, recall and F1, seen vs unseen words,
 confusions with examples, and pictures; for morph, per-feature scores; for several
 attributes, AllTags (the share of tokens with all of them right).
 
-report.json holds, for one attribute, the report of `build_report` (keys "target", "docs",
-"tokens", "correct", "accuracy", "labels", "seen", "confusions", "matrix", and "features"
-for morph) and the pictures are confusion.png and f1.png. For several attributes it holds
-{"targets", "docs", "reports": {attr: the report of `build_report`}, "all_tags"} and the
-pictures are confusion_<attr>.png and f1_<attr>.png. Both have "model", "corpus" and
-"train_corpus". Keeping the one-attribute layout unchanged keeps earlier readers working;
-nesting the same layout per attribute lets them read each attribute of a joint report.
+report.json holds {"targets", "docs", "reports", "all_tags", "model", "corpus",
+"train_corpus"}, for one attribute as for several: "reports" has, per attribute, the report
+of `build_report` (keys "target", "docs", "tokens", "correct", "accuracy", "labels", "seen",
+"confusions", "matrix", and "features" for morph); "all_tags" is None for one attribute.
+The pictures are confusion.png and f1.png for one attribute, confusion_<attr>.png and
+f1_<attr>.png for several.
 """
 
 from collections import Counter, defaultdict
@@ -204,7 +203,7 @@ def build_reports(
     top_labels: int = 20,
     n_confusions: int = 10,
 ) -> Dict[str, Any]:
-    """The report of one attribute, or of several with AllTags.
+    """The reports of one attribute or several, with AllTags for several.
 
     golds (List[Doc]): The gold docs.
     preds (List[Doc]): The predicted docs, on the gold tokenization.
@@ -212,17 +211,17 @@ def build_reports(
     train_forms (Optional[Set[str]]): Word forms seen in training, or None.
     top_labels (int): Labels shown on their own in each confusion matrix.
     n_confusions (int): How many of the most frequent confusions to list per attribute.
-    RETURNS (Dict[str, Any]): For one attribute, `build_report`'s report; for several,
-        "targets", "docs", "reports" (`build_report`'s report per attribute) and
-        "all_tags" (`scores.score_tokens`'s AllTags counts).
+    RETURNS (Dict[str, Any]): "targets", "docs", "reports" (`build_report`'s report per
+        attribute) and "all_tags" (`scores.score_tokens`'s AllTags counts; None for one
+        attribute).
     """
     reports = {
         attr: build_report(golds, preds, attr, train_forms, top_labels, n_confusions)
         for attr in attrs
     }
-    if len(attrs) == 1:
-        return reports[attrs[0]]
-    all_tags = score_tokens(golds, preds, attrs, train_forms)["all_tags"]
+    all_tags = None
+    if len(attrs) > 1:
+        all_tags = score_tokens(golds, preds, attrs, train_forms)["all_tags"]
     return {"targets": list(attrs), "docs": len(golds), "reports": reports, "all_tags": all_tags}
 
 
@@ -281,7 +280,7 @@ def write_pictures(report: Dict[str, Any], output_dir: Path) -> List[str]:
     output_dir (Path): The directory to write to.
     RETURNS (List[str]): The names of the files written.
     """
-    reports = report["reports"] if "reports" in report else {report["target"]: report}
+    reports = report["reports"]
     written = []
     for attr, single in reports.items():
         confusion_png, f1_png = picture_names(attr, len(reports) > 1)

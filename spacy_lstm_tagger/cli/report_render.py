@@ -141,9 +141,10 @@ def render_markdown(report: Dict[str, Any]) -> str:
     report (Dict[str, Any]): The report from `build_reports`, with "model" and "corpus".
     RETURNS (str): The Markdown text.
     """
-    if "reports" in report:
+    if len(report["targets"]) > 1:
         return _render_joint(report)
-    attr = report["target"]
+    attr = report["targets"][0]
+    single = report["reports"][attr]
     seen_intro = (
         "A token is *seen* if its exact form (case-sensitive) occurs in the training "
         f"corpus `{report['train_corpus']}`.\n\n"
@@ -151,10 +152,10 @@ def render_markdown(report: Dict[str, Any]) -> str:
     parts = [
         "# Tagger error report",
         f"- Model: `{report['model']}`\n- Corpus: `{report['corpus']}`: {report['docs']} docs, "
-        f"{report['tokens']} tokens with a gold `{attr}` (tagged on the gold tokenization)",
-        f"## Accuracy\n\n**{attr} accuracy: {report['accuracy']:.2%}** "
-        f"({report['correct']} of {report['tokens']} tokens)",
-        *_attr_sections(report, 2, picture_names(attr, False), seen_intro),
+        f"{single['tokens']} tokens with a gold `{attr}` (tagged on the gold tokenization)",
+        f"## Accuracy\n\n**{attr} accuracy: {single['accuracy']:.2%}** "
+        f"({single['correct']} of {single['tokens']} tokens)",
+        *_attr_sections(single, 2, picture_names(attr, False), seen_intro),
     ]
     return "\n\n".join(parts) + "\n"
 
@@ -235,9 +236,10 @@ def print_report(report: Dict[str, Any]) -> None:
 
     report (Dict[str, Any]): The report from `build_reports`, with "corpus".
     """
-    if "reports" not in report:
-        msg.divider(f"Tagger report: {report['target']} on {report['corpus']}")
-        _print_attr(report, seen=True)
+    if len(report["targets"]) == 1:
+        attr = report["targets"][0]
+        msg.divider(f"Tagger report: {attr} on {report['corpus']}")
+        _print_attr(report["reports"][attr], seen=True)
         return
     tables = _joint_tables(report)
     msg.divider(f"Tagger report: {', '.join(report['targets'])} on {report['corpus']}")

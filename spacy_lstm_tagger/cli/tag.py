@@ -12,18 +12,18 @@ from typing import Callable, Iterator, List, Optional
 import tqdm
 from wasabi import msg
 
+from ..errors import Errors, TagInputError, Warnings
 from .tag_core import (
     REJECTS_SUFFIX,
     FileResult,
     ProgressFn,
     Summary,
     TagOptions,
-    bad_input_message,
     peak_rss_mb,
     tag_file,
     with_suffix,
 )
-from .tag_formats import OUTPUT_SUFFIXES, BadLineError, TagInputError, annotated_attrs
+from .tag_formats import OUTPUT_SUFFIXES, annotated_attrs
 from .tag_jobs import FileJob, find_jobs, pending_jobs
 from .tag_workers import run_workers, worker_counts
 
@@ -66,7 +66,7 @@ def run_local(
     try:
         setup_gpu(gpu_id, silent=True)
     except ValueError as err:  # thinc: no cupy, or no GPU with that id
-        raise TagInputError(f"Cannot use GPU {gpu_id}: {err}") from err
+        raise TagInputError(Errors.E320.format(gpu_id=gpu_id, err=err)) from err
     nlp = load_model(model)  # check_model has made sure it exists
     attrs = annotated_attrs(nlp)
     for job in jobs:
@@ -102,14 +102,14 @@ def run_tag(
     """
     if opts.output_format not in OUTPUT_SUFFIXES:
         valid = ", ".join(OUTPUT_SUFFIXES)
-        raise TagInputError(f"Invalid --format {opts.output_format!r}. Valid: {valid}.")
+        raise TagInputError(Errors.E300.format(output_format=opts.output_format, valid=valid))
     start = time.perf_counter()
     check_model(model)
     jobs = find_jobs(inputs, Path(output), opts.output_format)
     todo = pending_jobs(jobs, resume, overwrite)
     summary = Summary(skipped=[str(job.source) for job in jobs if job not in todo])
     if not jobs:
-        msg.warn(f"No input files found in {', '.join(inputs)}.")
+        msg.warn(Warnings.W300.format(inputs=", ".join(inputs)))
     progress = Progress(sum(job.source.stat().st_size for job in todo))
     finished = False
     try:
@@ -118,8 +118,6 @@ def run_tag(
             if on_file_done is not None:
                 on_file_done(result)
         finished = True
-    except BadLineError as err:
-        raise TagInputError(bad_input_message(str(err))) from err
     finally:
         progress.close()
         summary.seconds = time.perf_counter() - start
@@ -137,7 +135,7 @@ def parse_n_process(value: str) -> int:
     except ValueError:
         number = -1
     if number < 0:
-        raise TagInputError(f"Invalid --n-process {value!r}: give 0 or 'auto', or a count.")
+        raise TagInputError(Errors.E302.format(value=value))
     return number
 
 
@@ -146,10 +144,7 @@ def check_model(model: str) -> None:
     from spacy.util import is_package
 
     if not Path(model).exists() and not is_package(model):
-        raise TagInputError(
-            f"Cannot find the pipeline {model!r}: give a pipeline directory (e.g. "
-            "training/model-best) or the name of an installed pipeline package."
-        )
+        raise TagInputError(Errors.E305.format(model=model))
 
 
 def _engine_results(
@@ -171,7 +166,7 @@ def _engine_results(
         from .tag_ray import run_ray
 
         return run_ray(model, jobs, opts, progress, gpu_id=gpu_id, **(ray_options or {}))
-    raise TagInputError(f"Invalid --engine {engine!r}. Valid: 'local', 'ray'.")
+    raise TagInputError(Errors.E301.format(engine=engine))
 
 
 def print_summary(summary: Summary) -> None:
@@ -193,7 +188,9 @@ def print_summary(summary: Summary) -> None:
     msg.table(rows, title="Tagged", aligns=("l", "r"))
     rejects = [r for r in summary.results if r.rejected]
     for result in rejects:
+        rejects_path = with_suffix(Path(result.target), REJECTS_SUFFIX)
         msg.warn(
-            f"{result.rejected} bad record(s) in {result.source}: see "
-            f"{with_suffix(Path(result.target), REJECTS_SUFFIX)}"
+            Warnings.W301.format(
+                n_rejected=result.rejected, source=result.source, rejects=rejects_path
+            )
         )

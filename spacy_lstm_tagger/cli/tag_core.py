@@ -146,8 +146,8 @@ def tag_chunk(nlp: Language, reader: InputReader, opts: TagOptions, attrs: List[
     reader (InputReader): The chunk's reader.
     opts (TagOptions): Format and batching.
     attrs (List[str]): The attributes the pipeline sets (annotated_attrs).
-    RETURNS (Tagged): The chunk's output and counts. A bad line raises BadLineError unless
-        opts.skip_bad.
+    RETURNS (Tagged): The chunk's output and counts. A bad line raises BadLineError (E310)
+        unless opts.skip_bad.
     """
     buffer = BytesIO()
     writer = OutputWriter(opts.output_format, attrs, buffer)
@@ -240,12 +240,3 @@ def peak_rss_mb() -> float:
     who = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
     usage = [resource.getrusage(w).ru_maxrss for w in who]
     return round(max(usage) / 1024, 1)
-
-
-def bad_input_message(error: str) -> str:
-    """RETURNS (str): The error of a bad line, with what was (not) written and what to do."""
-    return (
-        f"{error}. Nothing was written for this file. Fix the input, or rerun with --skip-bad "
-        "to write bad lines to a rejects file and go on; add --resume to keep the files that "
-        "are finished."
-    )

@@ -10,7 +10,8 @@ from typing import IO, Any, Iterator, List, Optional, Tuple, Union
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
-from .corpus_io import CONLLU_SUFFIXES, EvaluationInputError, gold_tokenized
+from ..errors import BadLineError, Errors, strip_prefix
+from .corpus_io import CONLLU_SUFFIXES, gold_tokenized
 
 OUTPUT_SUFFIXES = {"conllu": ".conllu", "jsonl": ".jsonl", "spacy": ".spacy"}
 # Token attributes a pipeline may set, in CoNLL-U column order, with the JSONL key of each.
@@ -20,18 +21,6 @@ PROBE_WORDS = ["The", "old", "dogs", "were", "barking", "at", "her", "yesterday"
 _CONLLU_ID = re.compile(r"^(?:[1-9][0-9]*|[1-9][0-9]*-[1-9][0-9]*|[0-9]+\.[1-9][0-9]*)$")
 _ONE_LINE = str.maketrans("\t\r\n", "   ")
 _MISC_ESCAPES = {"\\": "\\\\", " ": "\\s", "\t": "\\t", "\n": "\\n", "\r": "\\r", "|": "\\p"}
-
-
-class TagInputError(EvaluationInputError):
-    """Bad input to `tag`; the message names the problem and the fix."""
-
-
-class BadLineError(TagInputError):
-    """A line (or CoNLL-U sentence) that cannot be read; names the file and line."""
-
-    def __init__(self, path: Path, line: int, reason: str) -> None:
-        super().__init__(f"{path}, line {line}: {reason}")
-        self.path, self.line, self.reason = path, line, reason
 
 
 @dataclass
@@ -49,7 +38,7 @@ class Reject:
     """An input line or CoNLL-U sentence that could not be read."""
 
     line: int
-    reason: str
+    reason: str  # the code and text, e.g. "[E312] not valid JSON (...)"
     raw: str
 
     def to_json(self, path: Path) -> str:
@@ -124,9 +113,13 @@ class InputReader:
             yield record
 
     def _reject(self, line: int, reason: str, raw: str) -> None:
+        """Raise BadLineError for a bad line, or with skip_bad keep it.
+
+        reason (str): A rendered `Errors` message (E311-E319).
+        """
         if not self.skip_bad:
             raise BadLineError(self.path, line, reason)
-        self.rejects.append(Reject(line, reason, raw))
+        self.rejects.append(Reject(line, strip_prefix(reason), raw))
 
     def _lines(self) -> Iterator[Tuple[int, str, Optional[str], int]]:
         """Yield (line number, text, why it is undecodable or None, end offset)."""
@@ -142,7 +135,7 @@ class InputReader:
                     text = raw.decode("utf8")
                 except UnicodeDecodeError as err:
                     bad = raw[err.start : err.start + 1]
-                    reason = f"not valid UTF-8 (byte {bad!r} at byte {err.start + 1} of the line)"
+                    reason = Errors.E311.format(byte=bad, position=err.start + 1)
                     yield number, raw.decode("utf8", "backslashreplace"), reason, offset
                     continue
                 yield number, (text.lstrip("\ufeff") if number == 1 else text), None, offset
@@ -163,16 +156,16 @@ class InputReader:
         try:
             obj = json.loads(line)
         except ValueError as err:
-            self._reject(number, f"not valid JSON ({err})", line)
+            self._reject(number, Errors.E312.format(err=err), line)
             return None
         text = obj.get(self.text_key) if isinstance(obj, dict) else None
         if not isinstance(text, str):
-            self._reject(number, f"no string field {self.text_key!r} (see --text-key)", line)
+            self._reject(number, Errors.E313.format(text_key=self.text_key), line)
             return None
         try:
             text.encode("utf8")
         except UnicodeEncodeError:
-            self._reject(number, "the text holds a lone surrogate escape (not Unicode)", line)
+            self._reject(number, Errors.E314, line)
             return None
         return Record(text, number, offset, obj)
 
@@ -209,8 +202,7 @@ class InputReader:
         try:
             docs = list(DocBin().from_disk(self.path).get_docs(self.nlp.vocab))
         except Exception as err:  # a corrupt DocBin fails in zlib, msgpack or numpy
-            reason = f"not a readable spaCy DocBin ({type(err).__name__}: {err})"
-            self._reject(1, reason, "")
+            self._reject(1, Errors.E319.format(err_type=type(err).__name__, err=err), "")
             yield None
             return
         for i, doc in enumerate(docs, 1):
@@ -241,22 +233,21 @@ def parse_conllu_block(
             continue
         cols = text.split("\t")
         if len(cols) != 10:
-            reason = f"a token line needs 10 tab-separated columns, found {len(cols)}"
-            raise BadLineError(path, number, reason)
+            raise BadLineError(path, number, Errors.E315.format(n_columns=len(cols)))
         if not _CONLLU_ID.match(cols[0]) or not cols[1]:
-            raise BadLineError(path, number, f"bad token ID {cols[0]!r} or empty FORM")
+            raise BadLineError(path, number, Errors.E316.format(token_id=cols[0]))
         space = "SpaceAfter=No" not in cols[9].rstrip("\r").split("|")
         if "-" in cols[0]:
             mwt_end, mwt_space = int(cols[0].split("-")[1]), space
         elif "." not in cols[0]:
             if int(cols[0]) != len(words) + 1:
-                raise BadLineError(path, number, f"word ID {cols[0]} out of sequence")
+                raise BadLineError(path, number, Errors.E317.format(token_id=cols[0]))
             in_mwt = len(words) + 1 <= mwt_end
             word_rows.append(row)
             words.append(cols[1])
             spaces.append((mwt_space if len(words) == mwt_end else False) if in_mwt else space)
     if not words:
-        raise BadLineError(path, lines[0][0], "a sentence without word lines")
+        raise BadLineError(path, lines[0][0], Errors.E318)
     return ConlluSentence([text for _, text in lines], word_rows), words, spaces
 
 

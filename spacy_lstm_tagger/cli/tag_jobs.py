@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Tuple
 
-from .tag_formats import OUTPUT_SUFFIXES, TagInputError
+from ..errors import Errors, TagInputError
+from .tag_formats import OUTPUT_SUFFIXES
 
 
 @dataclass
@@ -34,10 +35,8 @@ def find_jobs(inputs: Iterable[str], output: Path, output_format: str) -> List[F
             target = output / relative.with_suffix(suffix)
             other = jobs.get(target)
             if other is not None and other.source.resolve() != source.resolve():
-                raise TagInputError(
-                    f"{other.source} and {source} would both be written to {target}. "
-                    "Rename one of them or tag them in separate runs."
-                )
+                message = Errors.E307.format(first=other.source, second=source, target=target)
+                raise TagInputError(message)
             jobs[target] = FileJob(source, target)
     return list(jobs.values())
 
@@ -52,7 +51,7 @@ def _expand_input(pattern: str, output: Path) -> List[Tuple[Path, Path]]:
     else:
         files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
         if not files:
-            raise TagInputError(f"No input file matches {pattern!r}.")
+            raise TagInputError(Errors.E306.format(pattern=pattern))
         magic = next(i for i, part in enumerate(path.parts) if glob.has_magic(part))
         base = Path(*path.parts[:magic]) if magic else Path(".")
     output = output.resolve()
@@ -69,8 +68,5 @@ def pending_jobs(jobs: List[FileJob], resume: bool, overwrite: bool) -> List[Fil
     """The jobs to run: without --resume or --overwrite, finished outputs stop the command."""
     done = [job for job in jobs if job.target.exists()]
     if done and not resume and not overwrite:
-        raise TagInputError(
-            f"{len(done)} output file(s) exist already, e.g. {done[0].target}. Rerun with "
-            "--resume to skip them, or --overwrite to tag them again."
-        )
+        raise TagInputError(Errors.E308.format(n_done=len(done), target=done[0].target))
     return [job for job in jobs if not (resume and job.target.exists())]

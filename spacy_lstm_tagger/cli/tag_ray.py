@@ -11,14 +11,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
-from .tag_core import FileResult, ProgressFn, TagOptions, bad_input_message, tag_file
-from .tag_formats import BadLineError, TagInputError, annotated_attrs
+from ..errors import BadLineError, Errors, TagInputError
+from .tag_core import FileResult, ProgressFn, TagOptions, tag_file
+from .tag_formats import annotated_attrs
 from .tag_jobs import FileJob
-
-RAY_MISSING = (
-    "The Ray engine needs Ray Data: pip install 'spacy-lstm-tagger[ray]' "
-    "(or pip install 'ray[data]')."
-)
 
 
 class FileTagger:
@@ -60,7 +56,7 @@ def _import_ray():
         import ray
         import ray.data  # noqa: F401
     except ImportError as err:
-        raise ImportError(RAY_MISSING) from err
+        raise ImportError(Errors.E322) from err
     return ray
 
 
@@ -105,7 +101,7 @@ def run_ray(
     """
     ray = _import_ray()
     if workers is not None and workers < 1 or cpus_per_worker < 1:
-        raise TagInputError("--workers and --cpus-per-worker must be at least 1.")
+        raise TagInputError(Errors.E304)
     local_cpus = workers * cpus_per_worker if workers else None
     started = _start_ray(ray, address, local_cpus)
     try:
@@ -157,7 +153,7 @@ def _map_files(
     for row in results.iter_rows():
         result = FileResult(**row)
         if result.error:
-            raise TagInputError(bad_input_message(result.error))
+            raise TagInputError(result.error)
         job = originals[result.target]
         result.source, result.target = str(job.source), str(job.target)
         progress(job.source.stat().st_size, result.words)

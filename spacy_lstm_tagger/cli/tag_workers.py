@@ -19,25 +19,18 @@ from typing import Callable, Iterator, List, Optional, Tuple
 
 from spacy.tokens import DocBin
 
+from ..errors import BadLineError, Errors, TagInputError
 from .tag_core import (
     FileResult,
     ProgressFn,
     Tagged,
     TagOptions,
-    bad_input_message,
     partial_output,
     peak_rss_mb,
     tag_chunk,
     write_rejects,
 )
-from .tag_formats import (
-    BadLineError,
-    InputReader,
-    Reject,
-    TagInputError,
-    annotated_attrs,
-    input_kind,
-)
+from .tag_formats import InputReader, Reject, annotated_attrs, input_kind
 from .tag_jobs import FileJob
 
 
@@ -80,9 +73,7 @@ def worker_counts(opts: TagOptions) -> Tuple[int, int]:
     """
     threads = opts.threads_per_process or 1
     if opts.n_process < 0 or threads < 1:
-        raise TagInputError(
-            "--n-process must be 0 (auto) or more, --threads-per-process 1 or more."
-        )
+        raise TagInputError(Errors.E303)
     # sched_getaffinity: the CPUs this process may use (a container or taskset may allow
     # fewer); macOS has no such call.
     if hasattr(os, "sched_getaffinity"):
@@ -140,7 +131,7 @@ def _init_worker(model: str, opts: dict, threads: int, gpu_id: int) -> None:
         nlp = load_model(model)
         _worker.update(nlp=nlp, attrs=annotated_attrs(nlp), opts=TagOptions(**opts))
     except Exception as err:
-        _worker["error"] = f"A tag worker could not start: {type(err).__name__}: {err}"
+        _worker["error"] = Errors.E321.format(err_type=type(err).__name__, err=err)
 
 
 def _tag_chunk(chunk: Chunk) -> ChunkResult:
@@ -159,8 +150,8 @@ def _tag_chunk(chunk: Chunk) -> ChunkResult:
     )
     try:
         tagged = tag_chunk(nlp, reader, opts, _worker["attrs"])
-    except BadLineError as err:
-        return ChunkResult(chunk, error=bad_input_message(str(err)))
+    except BadLineError as err:  # sent back as its message: the parent raises it
+        return ChunkResult(chunk, error=str(err))
     return ChunkResult(chunk, tagged, time.process_time() - cpu, peak_rss_mb())
 
 

@@ -175,7 +175,7 @@ def convert_outputs(
     """Split the (n_tokens, width) output into one array per doc."""
     docs, Y_torch = inputs_outputs
     ops = model.ops
-    Y = split_rows(ops, torch2xp(Y_torch.detach()), [len(doc) for doc in docs])
+    Y = split_rows(torch2xp(Y_torch.detach()), [len(doc) for doc in docs])
 
     def backprop(dY: List[Floats2d]) -> ArgsKwargs:
         width = Y_torch.shape[1]

@@ -49,10 +49,9 @@ def _scatter_index(xp: Any, lengths: Sequence[int]) -> Tuple[Any, Any]:
     return rows, cols
 
 
-def split_rows(ops: Any, flat: Any, lengths: Sequence[int]) -> List[Any]:
+def split_rows(flat: Any, lengths: Sequence[int]) -> List[Any]:
     """Split the rows of a (n_tokens, width) array into one array per doc.
 
-    ops (Any): The model's ops (kept for callers; slicing needs no array module).
     flat (Any): The rows of all docs, one after another.
     lengths (Sequence[int]): The number of rows of each doc.
     RETURNS (List[Any]): One array (a view) per doc.
@@ -84,7 +83,7 @@ def convert_inputs(
 
     def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:
         d_padded = torch2xp(d_inputs.args[0])
-        return split_rows(ops, d_padded[rows, cols], lengths)
+        return split_rows(d_padded[rows, cols], lengths)
 
     return ArgsKwargs(args=(X_torch, lengths_torch), kwargs={}), backprop
 
@@ -130,9 +129,9 @@ def unpad_outputs(
     ops = model.ops
     lengths = [len(x) for x in Xs]
     if logits.dim() == 2:
-        return _unflatten_outputs(ops, probs, lengths)
+        return _unflatten_outputs(probs, lengths)
     rows, cols = _scatter_index(ops.xp, lengths)
-    Y = split_rows(ops, torch2xp(probs)[rows, cols], lengths)
+    Y = split_rows(torch2xp(probs)[rows, cols], lengths)
 
     def backprop(dY: List[Floats2d]) -> ArgsKwargs:
         d_padded = ops.alloc3f(*logits.shape)
@@ -145,11 +144,11 @@ def unpad_outputs(
 
 
 def _unflatten_outputs(
-    ops: Any, probs: torch.Tensor, lengths: List[int]
+    probs: torch.Tensor, lengths: List[int]
 ) -> Tuple[List[Floats2d], Callable[[List[Floats2d]], ArgsKwargs]]:
     """Per-doc arrays, in batch order, from the flat path's rows (longest first)."""
     order = longest_first(lengths)
-    docs = split_rows(ops, torch2xp(probs), [lengths[i] for i in order])
+    docs = split_rows(torch2xp(probs), [lengths[i] for i in order])
     Y: List[Floats2d] = [None] * len(lengths)  # type: ignore[list-item]
     for i, doc_probs in zip(order, docs):
         Y[i] = doc_probs

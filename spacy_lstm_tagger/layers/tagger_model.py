@@ -20,6 +20,7 @@ from .shim import TorchWrapper, get_module, move_to_current_device
 from .tagger_converters import convert_inputs, convert_outputs, uses_flat_path
 from .torch_module import RecurrentTagger
 
+# The layout of the saved torch module (serialize_module); loading refuses any other.
 SERIAL_FORMAT = 1
 # Hyperparameters that change the shapes of the weights: a stored model must agree.
 SHAPE_HPARAMS = ("rnn_type", "hidden_width", "depth", "bidirectional")
@@ -228,14 +229,25 @@ def deserialize_module(
 ) -> RecurrentTagger:
     """Rebuild `module` from stored widths, then load the stored weights.
 
+    module (RecurrentTagger): The module of the model config, built or not.
+    state_bytes (bytes): What serialize_module saved.
+    device (torch.device): Where the weights go.
     RETURNS (RecurrentTagger): The same module, built and loaded on `device`.
     """
     try:
         # map_location: weights saved on a GPU load on a CPU-only machine.
         payload = torch.load(BytesIO(state_bytes), map_location=device, weights_only=True)
-        hparams, dims, state_dict = payload["hparams"], payload["dims"], payload["state_dict"]
+        stored_format = payload.get("format")
     except Exception as err:
         raise WeightsError(Errors.E157.format(err=err)) from err
+    # Checked before any other key is read: another format may not have them.
+    if stored_format != SERIAL_FORMAT:
+        found = "(none)" if stored_format is None else repr(stored_format)
+        raise WeightsError(Errors.E159.format(found=found, expected=SERIAL_FORMAT))
+    try:
+        hparams, dims, state_dict = payload["hparams"], payload["dims"], payload["state_dict"]
+    except KeyError as err:
+        raise WeightsError(Errors.E157.format(err=f"no {err}")) from err
     mismatched = [k for k in SHAPE_HPARAMS if hparams.get(k) != module.hparams.get(k)]
     if mismatched:
         details = ", ".join(

@@ -53,7 +53,7 @@ class RecurrentTagger(nn.Module):
         self.encoder: Optional[nn.Module] = None
         self.output: Optional[nn.Linear] = None
         # Lower precision for inference only, e.g. torch.bfloat16; not saved with
-        # the weights (see spacy_lstm_tagger.precision).
+        # the weights (see spacy_lstm_tagger.pipeline.precision).
         self.inference_dtype: Optional[torch.dtype] = None
 
     @property

@@ -1,1 +1,1 @@
-"""The `lstm_tagger` pipeline component and its scorer."""
+"""The `lstm_tagger` pipeline component, its scorer and its inference precision callback."""

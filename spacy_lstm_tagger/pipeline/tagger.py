@@ -320,7 +320,7 @@ class LSTMTagger(TargetLabels, TrainablePipe):
         # One decoding pass over all tokens of the batch, then split per doc.
         scores = ops.xp.concatenate(self.model.predict(docs))
         ids = ops.to_numpy(Decoder(heads, ops.xp, table)(scores))
-        return split_rows(ops, ids, [len(doc) for doc in docs])
+        return split_rows(ids, [len(doc) for doc in docs])
 
     def set_annotations(self, docs: Iterable[Doc], batch_label_ids: List[Ints2d]) -> None:
         """Write the predicted labels to the targets' attributes.
@@ -337,7 +337,7 @@ class LSTMTagger(TargetLabels, TrainablePipe):
         attrs = target_attrs(values)
         # All targets of a doc in one array: one to_array and one from_array call per doc.
         stacked = numpy.stack(list(values.values()), axis=1)
-        for doc, doc_values in zip(docs, split_rows(self.model.ops, stacked, lengths)):
+        for doc, doc_values in zip(docs, split_rows(stacked, lengths)):
             if len(doc):
                 write_values(doc, attrs, doc_values, self.cfg["overwrite"])
 

@@ -1,4 +1,4 @@
-"""Lower precision for inference: bfloat16 autocast of the recurrent tagger.
+"""Lower precision for inference: bfloat16 autocast of the recurrent taggers of a pipeline.
 
 On CPUs with native bfloat16 (AVX512-BF16 or AMX), torch's fused LSTM kernels run
 about 1.5x faster in bfloat16; training and the weights stay float32. It changes
@@ -19,8 +19,8 @@ from spacy.language import Language
 from spacy.util import registry
 
 from ..errors import Errors, LSTMTaggerError, Warnings, warn
-from .shim import get_module
-from .torch_module import RecurrentTagger
+from ..layers.shim import get_module
+from ..layers.torch_module import RecurrentTagger
 
 PRECISIONS: Dict[str, Optional[torch.dtype]] = {"float32": None, "bfloat16": torch.bfloat16}
 
