@@ -6,7 +6,8 @@ together. The heads' widths live in the wrapper's `attrs["heads"]`, which thinc 
 with the model, and its output converter applies one softmax per head's columns.
 """
 
-from typing import Callable, List, Optional, Sequence, Tuple
+from contextlib import contextmanager
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from spacy.tokens import Doc
@@ -15,7 +16,7 @@ from thinc.api import ArgsKwargs, Model
 from thinc.types import Floats2d
 
 from ..errors import Errors, LSTMTaggerError, is_int_at_least
-from .tagger_converters import unpad_outputs
+from .tagger_converters import SOFTMAX_NORMALIZE, normalizes, unpad_outputs
 from .tagger_model import build_lstm_tagger
 
 HEADS = "heads"
@@ -91,11 +92,29 @@ def set_heads(model: Model, widths: Sequence[int]) -> None:
     _wrapper(model).attrs[HEADS] = [int(width) for width in widths]
 
 
+@contextmanager
+def logits_only(model: Model) -> Iterator[None]:
+    """Within the block, the model's predictions are each head's logits instead of its
+    probabilities: each head's argmax is the same, and the softmax is not computed.
+    Training passes are not affected.
+
+    model (Model): A model built by `LSTMTagger.v1` or `.v2`.
+    """
+    attrs = _wrapper(model).attrs
+    previous = attrs[SOFTMAX_NORMALIZE]
+    attrs[SOFTMAX_NORMALIZE] = False
+    try:
+        yield
+    finally:
+        attrs[SOFTMAX_NORMALIZE] = previous
+
+
 def convert_joint_outputs(
     model: Model, inputs_outputs: Tuple[List[Floats2d], torch.Tensor], is_train: bool
 ) -> Tuple[List[Floats2d], Callable[[List[Floats2d]], ArgsKwargs]]:
     """Turn padded logits into per-doc arrays of per-head probabilities; with no
     heads set (a model initialized outside the component), one softmax over all.
+    With the softmax switched off at inference (`logits_only`), the logits as they are.
 
     Each head's gradient that comes back is probabilities minus truth: the gradient
     of its cross-entropy with respect to its own logits. The heads' columns do not
@@ -106,6 +125,8 @@ def convert_joint_outputs(
     if sum(heads) != logits.shape[-1]:
         message = Errors.E116.format(n_outputs=logits.shape[-1], heads=heads, total=sum(heads))
         raise LSTMTaggerError(message)
+    if not normalizes(model, is_train):
+        return unpad_outputs(model, Xs, logits, logits.detach())
     segments = logits.detach().split(heads, dim=-1)
     probs = torch.cat([torch.softmax(segment, dim=-1) for segment in segments], dim=-1)
     return unpad_outputs(model, Xs, logits, probs)

@@ -14,6 +14,11 @@ from ..threads import one_thread_if_forked
 from .paths import equal_length_runs_pay
 from .shim import get_module
 
+# The wrapper attr that says whether inference outputs probabilities (True, the
+# default) or the logits they come from; named as in thinc's `Softmax_v2`. Training
+# always gets probabilities: the loss's gradient is computed from them.
+SOFTMAX_NORMALIZE = "softmax_normalize"
+
 
 def uses_flat_path(wrapper: Model) -> bool:
     """Whether inference sends the torch module the docs' token vectors unpadded,
@@ -101,17 +106,31 @@ def _flat_inputs(
     return ArgsKwargs(args=args, kwargs={"flat": True}), _inference_only
 
 
+def normalizes(model: Model, is_train: bool) -> bool:
+    """Whether the wrapper's outputs are probabilities now (see `SOFTMAX_NORMALIZE`).
+
+    model (Model): The torch wrapper layer.
+    is_train (bool): Whether this is a training pass.
+    RETURNS (bool): False only at inference with the softmax switched off.
+    """
+    return is_train or model.attrs[SOFTMAX_NORMALIZE]
+
+
 def convert_outputs(
     model: Model, inputs_outputs: Tuple[List[Floats2d], torch.Tensor], is_train: bool
 ) -> Tuple[List[Floats2d], Callable[[List[Floats2d]], ArgsKwargs]]:
-    """Turn padded logits into per-doc probability arrays.
+    """Turn padded logits into per-doc probability arrays (logits, with the softmax
+    switched off at inference: see `SOFTMAX_NORMALIZE`).
 
     The gradient that comes back is spaCy's categorical cross-entropy gradient,
     probabilities minus truth. That is the gradient of the loss with respect to
     the logits, so it is passed to the logits as is (as thinc's Softmax does).
     """
     Xs, logits = inputs_outputs
-    return unpad_outputs(model, Xs, logits, torch.softmax(logits.detach(), dim=-1))
+    scores = logits.detach()
+    if normalizes(model, is_train):
+        scores = torch.softmax(scores, dim=-1)
+    return unpad_outputs(model, Xs, logits, scores)
 
 
 def unpad_outputs(

@@ -17,7 +17,12 @@ from thinc.types import Floats2d
 from ..errors import Errors, LSTMTaggerError, WeightsError, is_int_at_least
 from .encoders import get_encoder
 from .shim import TorchWrapper, get_module, move_to_current_device
-from .tagger_converters import convert_inputs, convert_outputs, uses_flat_path
+from .tagger_converters import (
+    SOFTMAX_NORMALIZE,
+    convert_inputs,
+    convert_outputs,
+    uses_flat_path,
+)
 from .torch_module import RecurrentTagger
 
 # The layout of the saved torch module (serialize_module); loading refuses any other.
@@ -77,6 +82,7 @@ def build_lstm_tagger(
         deserialize_model=deserialize_module,
         dropout=dropout,
     )
+    wrapper.attrs[SOFTMAX_NORMALIZE] = True
     recurrent: Model[List[Floats2d], List[Floats2d]] = Model(
         "lstm_tagger_rnn",
         forward,

@@ -161,11 +161,11 @@ class PosRestriction:
         pos_ids (Any): Each token's predicted UPOS index, shape (n_tokens,).
         morph_ids (Any): Each token's unrestricted choice per morph head, shape
             (n_tokens, n_heads).
-        morph_scores (Sequence[Any]): Each morph head's probabilities.
+        morph_scores (Sequence[Any]): Each morph head's probabilities or logits.
         RETURNS (Any): The choices, shape (n_tokens, n_heads).
         """
         allowed = self.mask[pos_ids]
         if self.by_feature:
             return self.xp.where(allowed, morph_ids, self.none_ids)
-        # Probabilities are >= 0, so -1 is never chosen over an allowed string.
-        return self.xp.where(allowed, morph_scores[0], -1.0).argmax(axis=1)[:, None]
+        # -inf is never chosen over an allowed string, as probability or as logit.
+        return self.xp.where(allowed, morph_scores[0], -self.xp.inf).argmax(axis=1)[:, None]

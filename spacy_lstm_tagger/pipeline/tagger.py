@@ -20,12 +20,10 @@ from ..errors import (
     EmptyCorpusError,
     Errors,
     LSTMTaggerError,
-    UnknownFeatureError,
-    UnknownLabelError,
     WeightsError,
     strip_prefix,
 )
-from ..layers.joint_model import get_heads, set_heads
+from ..layers.joint_model import get_heads, logits_only, set_heads
 from ..layers.static_vectors import check_vocab as check_vectors
 from ..layers.tagger_converters import split_rows
 from ..layers.tagger_model import get_torch_module, validate_weights
@@ -34,8 +32,7 @@ from .scorer import score_tags
 from .targets import (
     Decoder,
     collect_labels,
-    head_truths,
-    heads_loss,
+    examples_loss,
     predicted_values,
     target_attrs,
     validate_targets,
@@ -317,8 +314,10 @@ class LSTMTagger(TargetLabels, TrainablePipe):
             return [numpy.zeros((0, len(heads)), dtype="int64") for _ in docs]
         table = self.cfg["morph_by_pos"] if self.restrict_morph_by_pos else None
         ops = self.model.ops
-        # One decoding pass over all tokens of the batch, then split per doc.
-        scores = ops.xp.concatenate(self.model.predict(docs))
+        # One decoding pass over all tokens of the batch, then split per doc. Only
+        # each head's argmax is needed, which the logits give without a softmax.
+        with logits_only(self.model):
+            scores = ops.xp.concatenate(self.model.predict(docs))
         ids = ops.to_numpy(Decoder(heads, ops.xp, table)(scores))
         return split_rows(ids, [len(doc) for doc in docs])
 
@@ -390,20 +389,5 @@ class LSTMTagger(TargetLabels, TrainablePipe):
         xp = self.model.ops.xp
         if not all(xp.isfinite(doc_scores).all() for doc_scores in scores):
             raise LSTMTaggerError(Errors.E004.format(name=self.name))
-        heads = self._heads()
-        try:
-            truths = [head_truths(eg, heads) for eg in examples]
-        except UnknownFeatureError as err:
-            features = [head.feature for head in heads if head.feature is not None]
-            feature, value = err.args
-            message = Errors.E003.format(
-                name=self.name, feature=f"{feature}={value}", features=features
-            )
-            raise LSTMTaggerError(message) from err
-        smoothing = self.cfg["label_smoothing"]
-        try:
-            return heads_loss(heads, scores, truths, self.cfg["neg_prefix"], smoothing)
-        except UnknownLabelError as err:
-            label, n_labels = err.args
-            message = Errors.E002.format(name=self.name, label=label, n_labels=n_labels)
-            raise LSTMTaggerError(message) from err
+        loss_cfg = (self.cfg["neg_prefix"], self.cfg["label_smoothing"])
+        return examples_loss(examples, self._heads(), scores, *loss_cfg, self.name)

@@ -20,7 +20,7 @@ from spacy.vocab import Vocab
 from thinc.api import SequenceCategoricalCrossentropy, get_array_module
 from thinc.types import Floats2d
 
-from ..errors import Errors, LSTMTaggerError, UnknownLabelError
+from ..errors import Errors, LSTMTaggerError, UnknownFeatureError, UnknownLabelError
 from .morph import (
     MORPH_MODES,
     PosRestriction,
@@ -179,6 +179,40 @@ def heads_loss(
     return loss, [get_array_module(parts[0]).hstack(parts) for parts in zip(*grads)]
 
 
+def examples_loss(
+    examples: Sequence[Example],
+    heads: Sequence[Head],
+    scores: Sequence[Floats2d],
+    neg_prefix: str,
+    label_smoothing: float,
+    name: str,
+) -> Tuple[float, List[Floats2d]]:
+    """`heads_loss` against the examples' gold labels; a gold label or feature that
+    the heads lack gives an error that names it.
+
+    examples (Sequence[Example]): The batch of examples.
+    heads (Sequence[Head]): The output heads.
+    scores (Sequence[Floats2d]): Predicted probabilities, one array per doc.
+    neg_prefix (str): Prefix of gold values meaning "not this label".
+    label_smoothing (float): Label smoothing of each head's loss.
+    name (str): The component name, for the message.
+    RETURNS (Tuple[float, List[Floats2d]]): The loss and its gradient, per doc.
+    """
+    try:
+        truths = [head_truths(eg, heads) for eg in examples]
+    except UnknownFeatureError as err:
+        features = [head.feature for head in heads if head.feature is not None]
+        feature, value = err.args
+        message = Errors.E003.format(name=name, feature=f"{feature}={value}", features=features)
+        raise LSTMTaggerError(message) from err
+    try:
+        return heads_loss(heads, scores, truths, neg_prefix, label_smoothing)
+    except UnknownLabelError as err:
+        label, n_labels = err.args
+        message = Errors.E002.format(name=name, label=label, n_labels=n_labels)
+        raise LSTMTaggerError(message) from err
+
+
 def label_values(vocab: Vocab, target: str, labels: Sequence[str]) -> numpy.ndarray:
     """The attribute value (id) of each label of a target, as the docs store them.
 
@@ -241,7 +275,8 @@ def collect_labels(
 
 class Decoder:
     """Chooses each token's label for each head: the most probable one, or with a
-    UPOS table, the most probable morph seen with the token's predicted UPOS.
+    UPOS table, the most probable morph seen with the token's predicted UPOS. The
+    scores may be probabilities or logits: the choice is the same.
 
     heads (Sequence[Head]): The output heads.
     xp (Any): The array module of the scores.
@@ -271,7 +306,7 @@ class Decoder:
     def __call__(self, scores: Any) -> Any:
         """The label index of each token for each head.
 
-        scores (Any): One doc's probabilities, shape (n_tokens, n_outputs).
+        scores (Any): Probabilities or logits, shape (n_tokens, n_outputs).
         RETURNS (Any): Label indices, shape (n_tokens, n_heads).
         """
         columns = [scores[:, start:end] for start, end in self.bounds]
