@@ -1,0 +1,95 @@
+"""How often the default `lstm_tagger` fails spaCy's partial-annotation test, over seeds:
+
+    OMP_NUM_THREADS=1 python -m benchmarks.partial_annotation --seeds 96 --char-scale 1 0.1
+
+The setup is spaCy's `test_incomplete_data` (spacy/tests/pipeline/test_tagger.py): a blank
+English pipeline, "I like green eggs" with only "like" = V and "green" = J, "He hates green
+eggs" with misaligned words, 50 `nlp.update` calls. A seed passes when the last loss is
+below 1e-5 and "I like blue eggs" comes out with "like" = V and "blue" = J.
+
+`--char-scale` multiplies the character embedding table after `initialize` (the factory
+draws it from N(0, 1)): a scale s measures an init of N(0, s^2) without a new config option.
+Prints one JSON line per scale and appends it to results/partial_annotation.jsonl.
+"""
+
+import json
+from typing import Dict, List
+
+import spacy
+import torch
+import typer
+from spacy.training import Example
+
+from spacy_lstm_tagger.layers.char_module import CharEncoder
+from spacy_lstm_tagger.layers.shim import get_module
+
+from .common import RESULTS, metadata
+
+RESULT_FILE = RESULTS / "partial_annotation.jsonl"
+# spaCy's PARTIAL_DATA, as in its tagger tests.
+PARTIAL_DATA = [
+    ("I like green eggs", {"tags": ["", "V", "J", ""]}),
+    (
+        "He hates green eggs",
+        {"words": ["He", "hate", "s", "green", "eggs"], "tags": ["", "V", "S", "J", ""]},
+    ),
+]
+
+
+def char_encoders(nlp) -> List[CharEncoder]:
+    """RETURNS (List[CharEncoder]): The character encoders of the pipeline's tagger."""
+    model = nlp.get_pipe("lstm_tagger").model
+    modules = [get_module(node) for node in model.walk() if node.name == "pytorch"]
+    return [m for m in modules if isinstance(m, CharEncoder)]
+
+
+def one_seed(seed: int, char_scale: float) -> Dict:
+    """Train spaCy's partial-annotation setup once.
+
+    seed (int): The seed of `spacy.util.fix_random_seed`.
+    char_scale (float): Factor applied to the character embeddings after initialize.
+    RETURNS (Dict): The last loss and the tags of "like" and "blue".
+    """
+    spacy.util.fix_random_seed(seed)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lstm_tagger")
+    examples = [Example.from_dict(nlp.make_doc(text), ann) for text, ann in PARTIAL_DATA]
+    optimizer = nlp.initialize(get_examples=lambda: examples)
+    with torch.no_grad():
+        for encoder in char_encoders(nlp):
+            encoder.embed.weight.mul_(char_scale)
+    for _ in range(50):
+        losses: Dict[str, float] = {}
+        nlp.update(examples, sgd=optimizer, losses=losses)
+    doc = nlp("I like blue eggs")
+    return {"loss": losses["lstm_tagger"], "like": doc[1].tag_, "blue": doc[2].tag_}
+
+
+def main(
+    seeds: int = typer.Option(96, help="Seeds 0 .. N-1"),
+    char_scale: List[float] = typer.Option([1.0], help="Character embedding scales to try"),
+) -> None:
+    """Count the seeds that fail, per character embedding scale."""
+    for scale in char_scale:
+        runs = [one_seed(seed, scale) for seed in range(seeds)]
+        failed = [
+            seed
+            for seed, run in enumerate(runs)
+            if not (run["loss"] < 1e-5 and run["like"] == "V" and run["blue"] == "J")
+        ]
+        line = {
+            "char_scale": scale,
+            "seeds": seeds,
+            "failed": len(failed),
+            "failed_seeds": failed,
+            "max_loss": max(run["loss"] for run in runs),
+            "blue_tags": sorted({run["blue"] for run in runs}),
+            "meta": metadata("partial_annotation"),
+        }
+        print(json.dumps(line), flush=True)
+        with RESULT_FILE.open("a") as file:
+            file.write(json.dumps(line) + "\n")
+
+
+if __name__ == "__main__":
+    typer.run(main)
