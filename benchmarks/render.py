@@ -12,7 +12,7 @@ from typing import Callable, List, Optional, Tuple
 
 import typer
 
-from . import joint_render, long_docs, speed, tag_speed, vectors_render
+from . import joint_render, long_docs, partial_annotation, speed, tag_speed, vectors_render
 from .common import ROOT
 
 HEADER = """# Benchmarks
@@ -26,7 +26,7 @@ older ones have the form `python benchmarks/NAME.py`, today's is `python -m benc
 run it again.
 
 Sections: joint tagging on UD English EWT and on UD Greek GDT; pretrained vectors; speed on
-a CPU; memory of one long doc.
+a CPU; memory of one long doc; fitting partly annotated data.
 """
 # Marker name and the function that writes the section (None: no result files yet).
 SECTIONS: List[Tuple[str, Callable[[], Optional[str]]]] = [
@@ -36,6 +36,7 @@ SECTIONS: List[Tuple[str, Callable[[], Optional[str]]]] = [
     ("speed", speed.speed_section),
     ("long-docs", long_docs.section),
     ("tag-speed", tag_speed.section),
+    ("partial-annotation", partial_annotation.section),
 ]
 
 

@@ -2,6 +2,7 @@
 `model.predict` still returns probabilities. These tests compare its tags, UPOS and
 FEATS with the ones decoded from the probabilities, written out here as the reference."""
 
+import threading
 from typing import Dict, List
 
 import numpy
@@ -116,6 +117,33 @@ def test_model_predict_still_gives_probabilities(joint_nlps, demo_records, mode)
         softmax = numpy.exp(shifted) / numpy.exp(shifted).sum(axis=1, keepdims=True)
         numpy.testing.assert_allclose(softmax, before[:, start:end], atol=1e-5)
     assert (logits < 0).any()
+
+
+def test_logits_only_is_per_thread(joint_nlps, demo_records):
+    """While one thread is inside `logits_only`, another thread's `model.predict` still
+    gets probabilities; the thread inside gets logits."""
+    nlp = joint_nlps["string"]
+    model = nlp.get_pipe("lstm_tagger").model
+    docs = [nlp.make_doc(text) for text in texts(demo_records)]
+    expected = numpy.concatenate(model.predict(docs))
+    entered, release, inside = threading.Event(), threading.Event(), []
+
+    def hold() -> None:
+        with logits_only(model):
+            entered.set()
+            release.wait(timeout=60)
+            inside.append(numpy.concatenate(model.predict(docs)))
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert entered.wait(timeout=60)
+        meanwhile = numpy.concatenate(model.predict(docs))
+    finally:
+        release.set()
+        thread.join()
+    numpy.testing.assert_array_equal(meanwhile, expected)
+    assert (inside[0] < 0).any() and not numpy.array_equal(inside[0], expected)
 
 
 def test_single_target_logits_path(demo_records):

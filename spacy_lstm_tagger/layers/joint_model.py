@@ -16,7 +16,7 @@ from thinc.api import ArgsKwargs, Model
 from thinc.types import Floats2d
 
 from ..errors import Errors, LSTMTaggerError, is_int_at_least
-from .tagger_converters import SOFTMAX_NORMALIZE, normalizes, unpad_outputs
+from .tagger_converters import logits_only_ids, normalizes, unpad_outputs
 from .tagger_model import build_lstm_tagger
 
 HEADS = "heads"
@@ -94,19 +94,22 @@ def set_heads(model: Model, widths: Sequence[int]) -> None:
 
 @contextmanager
 def logits_only(model: Model) -> Iterator[None]:
-    """Within the block, the model's predictions are each head's logits instead of its
-    probabilities: each head's argmax is the same, and the softmax is not computed.
-    Training passes are not affected.
+    """Within the block, the model's predictions in this thread are each head's logits
+    instead of its probabilities: each head's argmax is the same, and the softmax is
+    not computed. Other threads, and training passes, are not affected.
 
     model (Model): A model built by `LSTMTagger.v1` or `.v2`.
     """
-    attrs = _wrapper(model).attrs
-    previous = attrs[SOFTMAX_NORMALIZE]
-    attrs[SOFTMAX_NORMALIZE] = False
+    ids = logits_only_ids()
+    wrapper_id = _wrapper(model).id
+    if wrapper_id in ids:  # nested: the outer block switches it back
+        yield
+        return
+    ids.add(wrapper_id)
     try:
         yield
     finally:
-        attrs[SOFTMAX_NORMALIZE] = previous
+        ids.discard(wrapper_id)
 
 
 def convert_joint_outputs(

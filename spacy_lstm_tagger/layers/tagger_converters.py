@@ -2,8 +2,9 @@
 batches and back, padded for training (and encoders without a fast path) and flat
 for inference where grouping by length pays (see `paths.equal_length_runs_pay`)."""
 
+import threading
 from itertools import accumulate
-from typing import Any, Callable, List, Sequence, Tuple
+from typing import Any, Callable, List, Sequence, Set, Tuple
 
 import torch
 from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
@@ -18,6 +19,16 @@ from .shim import get_module
 # default) or the logits they come from; named as in thinc's `Softmax_v2`. Training
 # always gets probabilities: the loss's gradient is computed from them.
 SOFTMAX_NORMALIZE = "softmax_normalize"
+# The ids of the wrappers whose softmax is switched off in this thread (`logits_only`):
+# per thread, so a thread that asks for probabilities meanwhile still gets them.
+_LOGITS_ONLY = threading.local()
+
+
+def logits_only_ids() -> Set[int]:
+    """RETURNS (Set[int]): This thread's wrapper ids with the softmax switched off."""
+    if not hasattr(_LOGITS_ONLY, "ids"):
+        _LOGITS_ONLY.ids = set()
+    return _LOGITS_ONLY.ids
 
 
 def uses_flat_path(wrapper: Model) -> bool:
@@ -111,9 +122,12 @@ def normalizes(model: Model, is_train: bool) -> bool:
 
     model (Model): The torch wrapper layer.
     is_train (bool): Whether this is a training pass.
-    RETURNS (bool): False only at inference with the softmax switched off.
+    RETURNS (bool): False only at inference with the softmax switched off, by the
+        attr or, in this thread, by `logits_only`.
     """
-    return is_train or model.attrs[SOFTMAX_NORMALIZE]
+    if is_train:
+        return True
+    return model.attrs[SOFTMAX_NORMALIZE] and model.id not in logits_only_ids()
 
 
 def convert_outputs(
