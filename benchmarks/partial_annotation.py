@@ -7,8 +7,10 @@ English pipeline, "I like green eggs" with only "like" = V and "green" = J, "He 
 eggs" with misaligned words, 50 `nlp.update` calls. A seed passes when the last loss is
 below 1e-5 and "I like blue eggs" comes out with "like" = V and "blue" = J.
 
-`--char-scale` multiplies the character embedding table after `initialize` (the factory
-draws it from N(0, 1)): a scale s measures an init of N(0, s^2) without a new config option.
+`--char-scale` multiplies the character embedding table after `initialize`: with the
+factory's default `CharEmbed.v2` (N(0, 0.1^2)) a scale s gives N(0, (0.1 s)^2). Each line
+records the default's character encoder (`char_init`); lines without it were measured
+before `CharEmbed.v2`, when the default was `CharEmbed.v1`, N(0, 1).
 Prints one JSON line per scale and appends it to results/partial_annotation.jsonl.
 """
 
@@ -28,6 +30,8 @@ from .common import RESULTS, metadata
 from .joint_render import recorded
 
 RESULT_FILE = RESULTS / "partial_annotation.jsonl"
+# The default's character encoder in the lines recorded before `char_init` was.
+V1 = "spacy-lstm-tagger.CharEmbed.v1, N(0, 1)"
 # spaCy's PARTIAL_DATA, as in its tagger tests.
 PARTIAL_DATA = [
     ("I like green eggs", {"tags": ["", "V", "J", ""]}),
@@ -43,6 +47,14 @@ def char_encoders(nlp) -> List[CharEncoder]:
     model = nlp.get_pipe("lstm_tagger").model
     modules = [get_module(node) for node in model.walk() if node.name == "pytorch"]
     return [m for m in modules if isinstance(m, CharEncoder)]
+
+
+def default_char_init() -> str:
+    """RETURNS (str): The factory default's character encoder and its init scale."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lstm_tagger")
+    chars = nlp.config["components"]["lstm_tagger"]["model"]["tok2vec"]["chars"]
+    return f"{chars['@architectures']}, init_scale {chars.get('init_scale', 'none (N(0, 1))')}"
 
 
 def one_seed(seed: int, char_scale: float) -> Dict:
@@ -74,8 +86,9 @@ def section(path: Path = RESULT_FILE) -> Optional[str]:
     lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     metas = [line["meta"] for line in lines]
     rows = [
-        f"| {line['char_scale']:g} | {line['seeds']} | {line['failed']} | "
-        f"{', '.join(map(str, line['failed_seeds'])) or '-'} | {line['max_loss']:.1e} |"
+        f"| {line.get('char_init', V1)} | {line['char_scale']:g} | {line['seeds']} | "
+        f"{line['failed']} | {', '.join(map(str, line['failed_seeds'])) or '-'} | "
+        f"{line['max_loss']:.1e} |"
         for line in lines
     ]
     return "\n".join(
@@ -85,15 +98,17 @@ def section(path: Path = RESULT_FILE) -> Optional[str]:
             "spaCy's tagger test with two partly annotated sentences (one with misaligned "
             "words) and 50 updates, run with the default `lstm_tagger` once per seed. A seed "
             'fails when the last loss is not below 1e-5 or "I like blue eggs" is not '
-            'tagged V for "like" and J for "blue". The character scale multiplies the '
-            "character embedding table after `initialize`.",
+            'tagged V for "like" and J for "blue". The scale multiplies the default\'s '
+            "character embedding table after `initialize`: `CharEmbed.v2`'s init_scale 0.1 "
+            "with scale 1 draws it as v1's with scale 0.1 does, from N(0, 0.01).",
             "",
             f"- commands: {recorded([m.get('command') for m in metas])}",
             f"- commits: {recorded([m.get('commit') for m in metas])}",
             f"- machines: {recorded([m.get('machine') for m in metas])}",
             "",
-            "| character scale | seeds | failed | failed seeds | largest last loss |",
-            "|---|---|---|---|---|",
+            "| default character encoder | scale | seeds | failed | failed seeds | "
+            "largest last loss |",
+            "|---|---|---|---|---|---|",
             *rows,
         ]
     )
@@ -113,6 +128,7 @@ def main(
         ]
         line = {
             "char_scale": scale,
+            "char_init": default_char_init(),
             "seeds": seeds,
             "failed": len(failed),
             "failed_seeds": failed,

@@ -43,6 +43,7 @@ MD = DATA / "vectors" / "en_core_web_md_vectors"
 GLOVE = DATA / "vectors" / "glove_6B_50d_vectors"
 WORDS = "components.lstm_tagger.model.tok2vec.words"
 MODEL = "components.lstm_tagger.model"
+CHARS = "components.lstm_tagger.model.tok2vec.chars"
 # The step budget of every ablation: a screening, not convergence.
 ABLATION_STEPS = 3000
 # Name: (config, overrides). The efficiency preset is ewt_joint_vectors.cfg.
@@ -64,6 +65,16 @@ ABLATIONS: Dict[str, Tuple[str, List[str]]] = {
     "glove_orth_raw": (
         "ewt_joint_vectors.cfg",
         ["--paths.vectors", str(GLOVE), f"--{WORDS}.vectors_attr", "ORTH"],
+    ),
+    # The factory's default character table init, N(0, 0.1^2), against "base"'s N(0, 1).
+    "base_char01": (
+        "ewt_joint.cfg",
+        [
+            f"--{CHARS}.@architectures",
+            "spacy-lstm-tagger.CharEmbed.v2",
+            f"--{CHARS}.init_scale",
+            "0.1",
+        ],
     ),
 }
 # The accuracy preset's settings, one at a time on top of the efficiency preset with

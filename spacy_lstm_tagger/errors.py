@@ -249,6 +249,7 @@ class Errors(metaclass=ErrorsWithCodes):
             "spacy-lstm-tagger reads format {expected}: the pipeline was saved by an "
             "incompatible version of spacy-lstm-tagger. Retrain the pipeline with this "
             "version, or install the version of spacy-lstm-tagger that saved it.")
+    E160 = "CharEmbed init_scale must be a number above 0, got {value!r}."
 
     # Command line (crossval, report)
     E200 = "Corpus file not found: {path}"

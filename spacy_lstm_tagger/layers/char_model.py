@@ -4,7 +4,7 @@
 tok2vec, so that rare and unseen words get vectors built from their spelling.
 """
 
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy
 import torch
@@ -34,7 +34,8 @@ def build_char_embed(
     max_chars: int = 20,
     window: int = 1,
 ) -> Model[List[Doc], List[Floats2d]]:
-    """Build a character encoder that gives each token a vector from its form.
+    """Build a character encoder that gives each token a vector from its form, with
+    torch's default init of the character table, N(0, 1).
 
     width (int): Width of each token's output vector (even for "lstm").
     char_width (int): Width of each character's embedding.
@@ -46,9 +47,47 @@ def build_char_embed(
     window (int): Characters on each side that the "cnn" filters see.
     RETURNS (Model[List[Doc], List[Floats2d]]): One (n_tokens, width) array per doc.
     """
+    return char_embed(width, char_width, kind, rows, max_chars, window, None)
+
+
+@registry.architectures("spacy-lstm-tagger.CharEmbed.v2")
+def build_char_embed_v2(
+    width: int = 64,
+    char_width: int = 32,
+    kind: str = "lstm",
+    rows: int = 512,
+    max_chars: int = 20,
+    window: int = 1,
+    init_scale: float = 0.1,
+) -> Model[List[Doc], List[Floats2d]]:
+    """v1's encoder with the character table drawn from N(0, init_scale^2). A small
+    scale keeps the first updates from tying an unseen word to whichever training
+    word happens to be spelled most like it (BENCHMARKS.md, "Partial annotation").
+
+    width, char_width, kind, rows, max_chars, window: As for `CharEmbed.v1`.
+    init_scale (float): Standard deviation of the character embeddings at init.
+    RETURNS (Model[List[Doc], List[Floats2d]]): One (n_tokens, width) array per doc.
+    """
+    if isinstance(init_scale, bool) or not isinstance(init_scale, (int, float)):
+        raise LSTMTaggerError(Errors.E160.format(value=init_scale))
+    if not init_scale > 0:
+        raise LSTMTaggerError(Errors.E160.format(value=init_scale))
+    return char_embed(width, char_width, kind, rows, max_chars, window, float(init_scale))
+
+
+def char_embed(
+    width: int,
+    char_width: int,
+    kind: str,
+    rows: int,
+    max_chars: int,
+    window: int,
+    init_scale: Optional[float],
+) -> Model[List[Doc], List[Floats2d]]:
+    """The layer of `CharEmbed.v1` and `.v2`; init_scale None: torch's default init."""
     _validate(width, char_width, kind, rows, max_chars, window)
     wrapper = TorchWrapper(
-        CharEncoder(kind, rows, char_width, width, window),
+        CharEncoder(kind, rows, char_width, width, window, init_scale),
         convert_inputs=CharInputs(rows, max_chars),
         convert_outputs=convert_outputs,
     )

@@ -28,11 +28,25 @@ class CharEncoder(nn.Module):
     char_width (int): Width of each character's embedding.
     width (int): Width of the output vector (even for "lstm": two directions).
     window (int): Characters on each side that the "cnn" filters see.
+    init_scale (Optional[float]): Standard deviation of the character embeddings at
+        init; None keeps torch's N(0, 1).
     """
 
-    def __init__(self, kind: str, rows: int, char_width: int, width: int, window: int = 1) -> None:
+    def __init__(
+        self,
+        kind: str,
+        rows: int,
+        char_width: int,
+        width: int,
+        window: int = 1,
+        init_scale: Optional[float] = None,
+    ) -> None:
         super().__init__()
         self.embed = nn.Embedding(rows, char_width, padding_idx=0)
+        if init_scale is not None:
+            with torch.no_grad():
+                self.embed.weight.normal_(0.0, init_scale)
+                self.embed.weight[0].zero_()  # the padding row
         self.conv = None
         self.lstm = None
         if kind == "cnn":

@@ -62,13 +62,14 @@ attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
 rows = [5000, 1000, 2500, 2500]
 
 [model.tok2vec.chars]
-@architectures = "spacy-lstm-tagger.CharEmbed.v1"
+@architectures = "spacy-lstm-tagger.CharEmbed.v2"
 width = 64
 char_width = 32
 kind = "lstm"
 rows = 512
 max_chars = 20
 window = 1
+init_scale = 0.1
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
