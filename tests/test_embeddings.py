@@ -9,8 +9,14 @@ import spacy
 from conftest import SMALL_MODEL, char_tok2vec, make_nlp, records_to_examples, train_nlp
 from spacy.tokens import Doc
 
-from spacy_lstm_tagger.layers.char_model import build_char_embed, encode_forms, form_chars
+from spacy_lstm_tagger.layers.char_model import (
+    build_char_embed,
+    build_char_embed_v2,
+    encode_forms,
+    form_chars,
+)
 from spacy_lstm_tagger.layers.embed import build_concat_hash_embed
+from spacy_lstm_tagger.layers.shim import get_module
 
 CONCAT_HASH_EMBED = {
     "@architectures": "spacy-lstm-tagger.ConcatHashEmbed.v1",
@@ -60,6 +66,24 @@ def test_bad_settings_are_refused(settings: dict, message: str) -> None:
     """Bad character encoder settings are refused, naming the setting."""
     with pytest.raises(ValueError, match=message):
         build_char_embed(**settings)
+
+
+@pytest.mark.parametrize("init_scale", [0, -0.1, "0.1", True, None])
+def test_bad_init_scale_is_refused(init_scale) -> None:
+    """CharEmbed.v2's init_scale must be a number above 0."""
+    with pytest.raises(ValueError, match=r"\[E160\] .*init_scale"):
+        build_char_embed_v2(init_scale=init_scale)
+
+
+def test_v2_draws_the_character_table_at_its_scale() -> None:
+    """v2's table has the standard deviation it is given, and a zero padding row; v1's
+    keeps torch's N(0, 1)."""
+    v1 = get_module(build_char_embed()).embed.weight.detach().numpy()
+    for scale in (0.1, 0.5):
+        table = get_module(build_char_embed_v2(init_scale=scale)).embed.weight.detach().numpy()
+        assert abs(table[1:].std() - scale) < 0.05 * scale
+        assert not table[0].any()
+    assert abs(v1[1:].std() - 1.0) < 0.05 and not v1[0].any()
 
 
 @pytest.mark.parametrize("kind", ["cnn", "lstm"])
