@@ -68,9 +68,8 @@ def build_char_embed_v2(
     init_scale (float): Standard deviation of the character embeddings at init.
     RETURNS (Model[List[Doc], List[Floats2d]]): One (n_tokens, width) array per doc.
     """
-    if isinstance(init_scale, bool) or not isinstance(init_scale, (int, float)):
-        raise LSTMTaggerError(Errors.E160.format(value=init_scale))
-    if not init_scale > 0:
+    is_number = isinstance(init_scale, (int, float)) and not isinstance(init_scale, bool)
+    if not (is_number and init_scale > 0):
         raise LSTMTaggerError(Errors.E160.format(value=init_scale))
     return char_embed(width, char_width, kind, rows, max_chars, window, float(init_scale))
 
