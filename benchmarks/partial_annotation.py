@@ -24,7 +24,7 @@ import typer
 from spacy.training import Example
 
 from spacy_lstm_tagger.layers.char_module import CharEncoder
-from spacy_lstm_tagger.layers.shim import get_module
+from spacy_lstm_tagger.layers.shim import torch_modules
 
 from .common import RESULTS, metadata
 from .joint_render import recorded
@@ -44,9 +44,7 @@ PARTIAL_DATA = [
 
 def char_encoders(nlp) -> List[CharEncoder]:
     """RETURNS (List[CharEncoder]): The character encoders of the pipeline's tagger."""
-    model = nlp.get_pipe("lstm_tagger").model
-    modules = [get_module(node) for node in model.walk() if node.name == "pytorch"]
-    return [m for m in modules if isinstance(m, CharEncoder)]
+    return torch_modules(nlp.get_pipe("lstm_tagger").model, CharEncoder)
 
 
 def default_char_init() -> str:

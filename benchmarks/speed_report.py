@@ -7,7 +7,7 @@ import spacy
 import torch
 from torch import nn
 
-from spacy_lstm_tagger.layers.shim import get_module
+from spacy_lstm_tagger.layers.shim import torch_modules
 from spacy_lstm_tagger.layers.torch_module import RecurrentTagger
 
 GATES = {nn.LSTM: 4, nn.GRU: 3}
@@ -36,9 +36,8 @@ def flops_per_token(nlp: spacy.Language) -> int:
     """
     total = 0
     for _, pipe in nlp.components:
-        for node in pipe.model.walk() if hasattr(pipe, "model") else []:
-            module = get_module(node) if node.name == "pytorch" else None
-            if isinstance(module, RecurrentTagger) and module.is_built:
+        for module in torch_modules(pipe.model, RecurrentTagger) if hasattr(pipe, "model") else []:
+            if module.is_built:
                 rnns = [m for m in module.encoder.modules() if type(m) in GATES]
                 total += sum(rnn_flops(rnn) for rnn in rnns)
                 total += 2 * module.output.in_features * module.output.out_features

@@ -46,25 +46,29 @@ MODEL = "components.lstm_tagger.model"
 CHARS = "components.lstm_tagger.model.tok2vec.chars"
 # The step budget of every ablation: a screening, not convergence.
 ABLATION_STEPS = 3000
-# Name: (config, overrides). The efficiency preset is ewt_joint_vectors.cfg.
-ABLATIONS: Dict[str, Tuple[str, List[str]]] = {
-    "base": ("ewt_joint.cfg", []),
-    "md_orth_raw": ("ewt_joint_vectors.cfg", ["--paths.vectors", str(MD)]),
+# Name: (config, overrides, step budget). The efficiency preset is ewt_joint_vectors.cfg.
+ABLATIONS: Dict[str, Tuple[str, List[str], int]] = {
+    "base": ("ewt_joint.cfg", [], ABLATION_STEPS),
+    "md_orth_raw": ("ewt_joint_vectors.cfg", ["--paths.vectors", str(MD)], ABLATION_STEPS),
     "glove_lower_raw": (
         "ewt_joint_vectors.cfg",
         ["--paths.vectors", str(GLOVE), f"--{WORDS}.vectors_attr", "LOWER"],
+        ABLATION_STEPS,
     ),
     "md_orth_p64": (
         "ewt_joint_vectors.cfg",
         ["--paths.vectors", str(MD), f"--{WORDS}.vectors_width", "64"],
+        ABLATION_STEPS,
     ),
     "md_lower_raw": (
         "ewt_joint_vectors.cfg",
         ["--paths.vectors", str(MD), f"--{WORDS}.vectors_attr", "LOWER"],
+        ABLATION_STEPS,
     ),
     "glove_orth_raw": (
         "ewt_joint_vectors.cfg",
         ["--paths.vectors", str(GLOVE), f"--{WORDS}.vectors_attr", "ORTH"],
+        ABLATION_STEPS,
     ),
     # The factory's default character table init, N(0, 0.1^2), against "base"'s N(0, 1).
     "base_char01": (
@@ -75,13 +79,14 @@ ABLATIONS: Dict[str, Tuple[str, List[str]]] = {
             f"--{CHARS}.init_scale",
             "0.1",
         ],
+        ABLATION_STEPS,
     ),
 }
 # The accuracy preset's settings, one at a time on top of the efficiency preset with
 # en_core_web_md's table (both configs look the vectors up by LOWER), then all together
 # (ewt_joint_accuracy.cfg). A wider encoder learns more slowly, so these get twice the
 # step budget, their baseline included.
-ACCURACY_BASE = ["--paths.vectors", str(MD), "--training.max_steps", str(2 * ABLATION_STEPS)]
+ACCURACY_STEPS = 2 * ABLATION_STEPS
 ACCURACY_SETTINGS = {
     "acc_base_md_lower": ("ewt_joint_vectors.cfg", []),
     "acc_h256": ("ewt_joint_vectors.cfg", [f"--{MODEL}.hidden_width", "256"]),
@@ -89,8 +94,15 @@ ACCURACY_SETTINGS = {
     "acc_ls003": ("ewt_joint_vectors.cfg", ["--components.lstm_tagger.label_smoothing", "0.03"]),
     "acc_preset": ("ewt_joint_accuracy.cfg", []),
     "acc_preset_lr001": ("ewt_joint_accuracy.cfg", ["--training.optimizer.learn_rate", "0.001"]),
+    # Whether the preset's word dropout pays inside it (acc_wd02 tried it alone).
+    "acc_preset_wd0": ("ewt_joint_accuracy.cfg", [f"--{MODEL}.word_dropout", "0.0"]),
 }
-ABLATIONS.update({n: (c, [*ACCURACY_BASE, *o]) for n, (c, o) in ACCURACY_SETTINGS.items()})
+ABLATIONS.update(
+    {
+        n: (c, ["--paths.vectors", str(MD), *o], ACCURACY_STEPS)
+        for n, (c, o) in ACCURACY_SETTINGS.items()
+    }
+)
 
 
 def read_ablations(path: Path = ABLATION_FILE) -> Dict[str, Dict]:
@@ -104,8 +116,8 @@ def read_ablations(path: Path = ABLATION_FILE) -> Dict[str, Dict]:
 def run_ablation(name: str, work: Path, meta: Dict) -> None:
     """Train one ablation with dev_ablation.ablate, then append its line (with `meta`,
     how it was run) to ABLATION_FILE."""
-    config, overrides = ABLATIONS[name]
-    overrides = ["--training.max_steps", str(ABLATION_STEPS), *overrides]
+    config, overrides, steps = ABLATIONS[name]
+    overrides = ["--training.max_steps", str(steps), *overrides]
     line = ablate_one(name, ROOT / "configs" / config, "ewt", overrides, work)
     line["config"] = config
     line["meta"] = {**meta, "date": now()}

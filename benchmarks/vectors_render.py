@@ -4,7 +4,7 @@ result files), the test-set speeds, and the targets."""
 
 import json
 import re
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from .joint_render import (
     ACCURACIES,
@@ -20,7 +20,6 @@ from .joint_render import (
 )
 from .vectors import (
     ABLATION_FILE,
-    ABLATION_STEPS,
     MODEL,
     RESULTS,
     SPEED_FILE,
@@ -35,21 +34,42 @@ def ablation_table(lines: Dict[str, Dict]) -> str:
     """RETURNS (str): One row per ablation: its settings, its best dev accuracies, and
     its words/s against `base` (SPEED_FILE)."""
     speeds = json.loads(SPEED_FILE.read_text())["words_per_second"] if SPEED_FILE.exists() else {}
-    head = "| run | overrides | best step | dev UPOS | dev XPOS | dev FEATS | wall s | words/s |"
-    rows = [head, "|---|---|---|---|---|---|---|---|"]
+    head = (
+        "| run | config | overrides | steps | best step | dev UPOS | dev XPOS | dev FEATS | wall s "
+    )
+    rows = [head + "| words/s |", "|---|---|---|---|---|---|---|---|---|---|"]
     for name, line in lines.items():
+        steps, overrides = step_budget(line["overrides"])
         # The tables by name: where the shared data was differs between checkouts.
-        shown = " ".join(re.sub(r"\S*/vectors/", "", o) for o in line["overrides"][2:])
+        shown = " ".join(re.sub(r"\S*/vectors/", "", o) for o in overrides)
         shown = shown.replace(f"--{WORDS}.", "words.").replace(f"--{MODEL}.", "model.")
         dev = [f"{100 * line['dev'].get(k, 0):.2f}" for k in ("pos_acc", "tag_acc", "morph_acc")]
         shown = f"`{shown}`" if shown else "none"
-        rows.append(f"| {name} | {shown} | {line['step']} | " + " | ".join(dev) + " |")
+        rows.append(f"| {name} | {line['config']} | {shown} | {steps} | {line['step']} | ")
+        rows[-1] += " | ".join(dev) + " |"
         rows[-1] += f" {line['wall_s']:,} |"
         if name in speeds and "base" in speeds:
             rows[-1] += f" {speeds[name]:,.0f} ({speeds[name] / speeds['base']:.2f}×) |"
         else:
             rows[-1] += " |"
     return "\n".join(rows)
+
+
+def step_budget(overrides: List[str]) -> Tuple[str, List[str]]:
+    """Split a run's step budget from its other overrides. Lines written before each
+    ablation had one budget carry two `--training.max_steps`; as in spaCy's
+    overrides, the last one counts.
+
+    overrides (List[str]): The overrides of a dev_ablation.jsonl line.
+    RETURNS (Tuple[str, List[str]]): The budget, and the overrides without it.
+    """
+    steps, rest, i = "", [], 0
+    while i < len(overrides):
+        if overrides[i] == "--training.max_steps":
+            steps, i = overrides[i + 1], i + 2
+        else:
+            rest, i = [*rest, overrides[i]], i + 1
+    return steps, rest
 
 
 def curve_table() -> str:
@@ -178,10 +198,10 @@ def section() -> str:
     text = [
         "## Pretrained vectors: UD English EWT\n",
         ABOUT + "\n",
-        f"### Dev ablations ({ABLATION_STEPS} steps, seed 0, best dev of the run)\n",
-        "Each run is its config (`base`: ewt_joint.cfg; the others: ewt_joint_vectors.cfg) "
-        "with the overrides shown, one thread; wall s includes the time the trainings shared "
-        "the machine. words/s: EWT dev, one thread, interleaved, against `base`.\n",
+        "### Dev ablations (seed 0, best dev of the run)\n",
+        "Each run is its config with the overrides shown, trained for its step budget "
+        "(steps), one thread; wall s includes the time the trainings shared the machine. "
+        "words/s: EWT dev, one thread, interleaved, against `base`.\n",
         f"- trainings: {ablation_meta(lines)}",
         f"- words/s: {meta_text(dev_speed)}\n",
         ablation_table(lines),

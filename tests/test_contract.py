@@ -22,7 +22,7 @@ from torch import nn
 
 import spacy_lstm_tagger.layers.shim as shim_module
 from spacy_lstm_tagger import build_char_embed, build_lstm_tagger
-from spacy_lstm_tagger.layers.shim import get_module
+from spacy_lstm_tagger.layers.shim import get_module, torch_modules
 from spacy_lstm_tagger.layers.tagger_model import get_torch_module
 
 CONFIGS = SHIPPED_CONFIGS
@@ -39,11 +39,6 @@ def toy_pipeline() -> Tuple[Language, List[Example]]:
     nlp.add_pipe("lstm_tagger")
     examples = [Example.from_dict(nlp.make_doc(text), {"tags": tags}) for text, tags in TOY_DATA]
     return nlp, examples
-
-
-def torch_modules(model) -> List[nn.Module]:
-    """The torch modules of a component's model (the tagger's and the characters')."""
-    return [get_module(node) for node in model.walk() if node.shims]
 
 
 def test_default_model_overfits_toy_data_without_dropout() -> None:

@@ -13,7 +13,7 @@ from thinc.api import Config
 
 from spacy_lstm_tagger import reference_paths, set_inference_precision
 from spacy_lstm_tagger.layers.char_module import CharEncoder
-from spacy_lstm_tagger.layers.shim import get_module
+from spacy_lstm_tagger.layers.shim import get_module, torch_modules
 from spacy_lstm_tagger.layers.tagger_converters import uses_flat_path
 from spacy_lstm_tagger.layers.tagger_model import get_torch_module
 from spacy_lstm_tagger.layers.torch_module import RecurrentTagger
@@ -137,9 +137,8 @@ def test_fast_path_keeps_batch_invariance(trained_default_nlp, demo_records) -> 
 
 def get_char_encoder(nlp) -> CharEncoder:
     """The character encoder of the default model."""
-    model = nlp.get_pipe("lstm_tagger").model
-    modules = [get_module(n) for n in model.walk() if n.name == "pytorch"]
-    return next(m for m in modules if isinstance(m, CharEncoder))
+    (encoder,) = torch_modules(nlp.get_pipe("lstm_tagger").model, CharEncoder)
+    return encoder
 
 
 def default_nlp_with_examples(demo_records):

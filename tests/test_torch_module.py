@@ -20,6 +20,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from spacy_lstm_tagger.layers.char_module import CharEncoder
 from spacy_lstm_tagger.layers.encoders import encoders
+from spacy_lstm_tagger.layers.shim import torch_modules
 from spacy_lstm_tagger.layers.tagger_model import get_torch_module
 from spacy_lstm_tagger.layers.torch_module import RecurrentTagger
 from spacy_lstm_tagger.pipeline.tagger import DEFAULT_MODEL
@@ -146,8 +147,7 @@ def test_default_model_fixture_is_the_shipped_model_with_dropout_on(trained_defa
     assert isinstance(rnn, nn.LSTM) and rnn.bidirectional
     assert (rnn.num_layers, rnn.hidden_size, module.word_dropout) == (2, 128, 0.1)
     wrappers = [node for node in model.walk() if node.shims]
-    torch_modules = [shim._model for node in wrappers for shim in node.shims]
-    assert {type(torch_module) for torch_module in torch_modules} == {CharEncoder, RecurrentTagger}
+    assert {type(m) for m in torch_modules(model)} == {CharEncoder, RecurrentTagger}
     # nlp.update(drop=...) set the rate on every layer, the torch layers too.
     assert {node.attrs["dropout_rate"] for node in wrappers} == {DEFAULT_TRAIN_DROPOUT}
     assert module.dropout.p == DEFAULT_TRAIN_DROPOUT and rnn.dropout == DEFAULT_TRAIN_DROPOUT

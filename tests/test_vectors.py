@@ -21,7 +21,7 @@ from spacy.tokens import Doc
 from spacy.vectors import Vectors
 
 from spacy_lstm_tagger import build_static_vectors
-from spacy_lstm_tagger.layers.shim import clear_caches, get_module
+from spacy_lstm_tagger.layers.shim import clear_caches, torch_modules
 from spacy_lstm_tagger.layers.static_vectors import NAME
 
 TEXTS = ["The dog ate the apple .", "Sarah saw a banana near the river ."]
@@ -107,9 +107,8 @@ def test_round_trips_keep_vectors_and_probabilities(trained_vectors_nlp, tmp_pat
     # The loaded copies start with empty form caches. A form vector cached by an earlier
     # test's batch can differ from this batch's in the last bit (batched float sums),
     # so the original starts empty too: the same computation, then exact equality.
-    for node in nlp.get_pipe("lstm_tagger").model.walk():
-        if node.name == "pytorch":
-            clear_caches(get_module(node))
+    for module in torch_modules(nlp.get_pipe("lstm_tagger").model):
+        clear_caches(module)
     expected = probs(nlp)
     nlp.to_disk(tmp_path / "pipeline")
     from_disk = spacy.load(tmp_path / "pipeline")

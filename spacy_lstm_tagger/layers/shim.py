@@ -13,7 +13,7 @@ modules' inference caches (`CharEncoder.cache`) emptied whenever the weights cha
 """
 
 import contextlib
-from typing import Any, Callable, Dict, Iterator, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Type
 
 import torch
 from thinc.api import Model, PyTorchShim, xp2torch
@@ -119,6 +119,21 @@ def get_module(wrapper: Model) -> nn.Module:
     """RETURNS (nn.Module): The torch module of a `TorchWrapper` layer."""
     # PyTorchShim keeps its module in `_model`; thinc offers no public accessor.
     return wrapper.shims[0]._model
+
+
+def torch_modules(model: Model, kind: Optional[Type[nn.Module]] = None) -> List[nn.Module]:
+    """The torch modules of a thinc model's PyTorch layers, in `model.walk()` order.
+
+    model (Model): The model to walk, e.g. a component's `pipe.model`.
+    kind (Optional[Type[nn.Module]]): Keep only the modules of this class.
+    RETURNS (List[nn.Module]): The modules.
+    """
+    modules = [
+        get_module(node)
+        for node in model.walk()
+        if node.shims and isinstance(node.shims[0], PyTorchShim)
+    ]
+    return [m for m in modules if kind is None or isinstance(m, kind)]
 
 
 def set_torch_dropout(module: nn.Module, rate: float) -> None:

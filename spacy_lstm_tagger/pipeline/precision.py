@@ -19,7 +19,7 @@ from spacy.language import Language
 from spacy.util import registry
 
 from ..errors import Errors, LSTMTaggerError, Warnings, warn
-from ..layers.shim import get_module
+from ..layers.shim import torch_modules
 from ..layers.torch_module import RecurrentTagger
 
 PRECISIONS: Dict[str, Optional[torch.dtype]] = {"float32": None, "bfloat16": torch.bfloat16}
@@ -59,10 +59,9 @@ def set_inference_precision(nlp: Language, precision: str) -> int:
     changed = 0
     for _, pipe in nlp.components:
         model = getattr(pipe, "model", None)
-        for node in model.walk() if model is not None else []:
-            if node.name == "pytorch" and isinstance(get_module(node), RecurrentTagger):
-                get_module(node).inference_dtype = dtype
-                changed += 1
+        for module in torch_modules(model, RecurrentTagger) if model is not None else []:
+            module.inference_dtype = dtype
+            changed += 1
     return changed
 
 
