@@ -33,6 +33,16 @@ FIELDS = {"pos": "upos", "tag": "xpos", "morph": "feats"}
 NOT_CODE = ("benchmarks/results", "BENCHMARKS.md", "README.md")
 
 
+def one_thread_per_training() -> None:
+    """Give every training this process starts one torch thread (OMP_NUM_THREADS is
+    inherited), as the trainings' words/s and seconds are defined. Another value, such
+    as `python -m benchmarks --threads 2`, is overruled, and said so."""
+    threads = os.environ.get("OMP_NUM_THREADS", "1")
+    if threads != "1":
+        print(f"OMP_NUM_THREADS={threads} overruled: every training runs at one thread")
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
 def run(cmd: List[str], **kwargs) -> subprocess.CompletedProcess:
     """Run a command, echoing it, and stop on failure."""
     print("$", " ".join(cmd), flush=True)

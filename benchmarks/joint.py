@@ -18,7 +18,6 @@ from the result files (joint_render.py).
 """
 
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from .common import (
     last_json,
     metadata,
     now,
+    one_thread_per_training,
     write_json,
     write_section,
 )
@@ -222,7 +222,7 @@ def main(
     """Train, score and time every system that has no result yet; render the table."""
     if treebank not in TREEBANKS:
         raise typer.BadParameter(f"--treebank must be one of {sorted(TREEBANKS)}")
-    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by every child process
+    one_thread_per_training()
     if quick:
         max_steps, eval_frequency = 100, 50
         markdown = Path(tempfile.mkstemp(prefix=f"joint-{treebank}-", suffix=".md")[1])

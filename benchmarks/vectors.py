@@ -15,7 +15,6 @@ are joint.py's systems and result files; `render` reads them all (vectors_render
 """
 
 import json
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +31,7 @@ from .common import (
     last_json,
     metadata,
     now,
+    one_thread_per_training,
     write_json,
     write_section,
 )
@@ -138,7 +138,7 @@ def ablate(
         raise typer.BadParameter(f"unknown ablations {unknown}; known: {sorted(ABLATIONS)}")
     todo = [name for name in names or ABLATIONS if name not in read_ablations()]
     print(f"{len(todo)} ablations to run:", todo, flush=True)
-    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by every training it starts
+    one_thread_per_training()
     if todo:  # once, before the trainings share it
         convert("ewt", work / "corpus" / "ewt", splits=("train", "dev"))
     meta = metadata("vectors")
