@@ -6,7 +6,8 @@ benchmarks/results/tag_speed/DATE.json (BENCHMARKS.md shows the latest) and prin
 
 The pipeline is `configs/ewt_upos.cfg` initialized (not trained) on EWT dev: tagging speed does
 not depend on the weights' values. Pass --model to time a trained pipeline instead. The text is
-the `# text =` lines of EWT train (one sentence a line, tokenized by spaCy), in 8 files.
+the `# text =` lines of EWT train (one sentence a line, tokenized by spaCy), in 8 files, and
+the same lines in one big file (which `--n-process N` cuts into chunks for its workers).
 Every run is a fresh process, so start-up (imports, model load, Ray) is counted as a user sees it.
 """
 
@@ -30,6 +31,7 @@ RUNS: Dict[str, Dict] = {
     "Ray, 2 actors": {"engine": "ray", "workers": 2},
 }
 N_SHARDS = 8
+BIG = "one big file"
 RESULT_DIR = RESULTS / "tag_speed"
 
 
@@ -57,9 +59,9 @@ def make_model(data: Path, work: Path) -> Path:
 def make_corpus(data: Path, work: Path) -> Path:
     """The raw sentences of EWT train in N_SHARDS text files, one sentence a line."""
     corpus = work / "corpus"
-    if corpus.exists():
+    if (work / "big" / "all.txt").exists():
         return corpus
-    corpus.mkdir(parents=True)
+    corpus.mkdir(parents=True, exist_ok=True)
     lines = data.joinpath("en_ewt-ud-train.conllu").read_text(encoding="utf8").splitlines()
     texts = [line[len("# text = ") :] for line in lines if line.startswith("# text = ")]
     size = -(-len(texts) // N_SHARDS)
@@ -68,6 +70,8 @@ def make_corpus(data: Path, work: Path) -> Path:
         (corpus / f"part{i}.txt").write_text("\n".join(part) + "\n", encoding="utf8")
     (work / "one").mkdir(exist_ok=True)
     (work / "one" / "one.txt").write_text(texts[0] + "\n", encoding="utf8")
+    (work / "big").mkdir(exist_ok=True)
+    (work / "big" / "all.txt").write_text("\n".join(texts) + "\n", encoding="utf8")
     return corpus
 
 
@@ -120,27 +124,51 @@ def run_one(model: Path, inputs: Path, output: Path, spec: Dict) -> Dict[str, fl
     return result
 
 
-def measure(model: Path, corpus: Path, one: Path, work: Path, repeats: int) -> Dict[str, Dict]:
-    """Each configuration: start-up on one line, then the corpus; best of the repeats."""
+def measure(model: Path, work: Path, repeats: int) -> Dict[str, Dict]:
+    """Each configuration: start-up on one line, then the 8 files, then the one big file;
+    best of the repeats. RETURNS (Dict[str, Dict]): By run name ("..., one big file" for
+    the big file)."""
     results: Dict[str, Dict] = {}
     for name, spec in RUNS.items():
         slug = name.replace(", ", "_").replace(" ", "")
-        starts = [run_one(model, one, work / f"one_{slug}_{i}", spec) for i in range(repeats)]
-        startup = min(run["wall_s"] for run in starts)
-        runs = [run_one(model, corpus, work / f"out_{slug}_{i}", spec) for i in range(repeats)]
-        best = min(runs, key=lambda r: r["wall_s"])
-        best["startup_s"] = startup
-        best["words_per_s"] = best["words"] / best["wall_s"]
-        results[name] = best
-        print(name, json.dumps({k: round(v, 2) for k, v in best.items()}), file=sys.stderr)
+        one = [run_one(model, work / "one", work / f"one_{slug}_{i}", spec) for i in range(repeats)]
+        startup = min(run["wall_s"] for run in one)
+        for label, inputs, out in ((name, "corpus", "out"), (f"{name}, {BIG}", "big", "big")):
+            runs = [
+                run_one(model, work / inputs, work / f"{out}_{slug}_{i}", spec)
+                for i in range(repeats)
+            ]
+            best = min(runs, key=lambda r: r["wall_s"])
+            best["startup_s"] = startup
+            best["words_per_s"] = best["words"] / best["wall_s"]
+            results[label] = best
+            print(label, json.dumps({k: round(v, 2) for k, v in best.items()}), file=sys.stderr)
     return results
 
 
 def same_outputs(work: Path) -> bool:
-    """Whether every run wrote the same bytes as the first."""
-    outs = sorted(work.glob("out_*"))
-    files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*.conllu"))
-    return all((o / f).read_bytes() == (outs[0] / f).read_bytes() for o in outs for f in files)
+    """Whether every run wrote the same bytes as the first, on the 8 files and on the big
+    file, and the big file's output is the 8 files' outputs joined (but for the sentence
+    ids, which count from 1 in each file)."""
+    same = True
+    for prefix in ("out_", "big_"):
+        outs = sorted(work.glob(prefix + "*"))
+        files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*.conllu"))
+        same &= all((o / f).read_bytes() == (outs[0] / f).read_bytes() for o in outs for f in files)
+    parts = sorted(next(iter(sorted(work.glob("out_*")))).rglob("*.conllu"), key=part_number)
+    big = next(iter(sorted(work.glob("big_*")))) / "all.conllu"
+    joined = b"".join(without_ids(p.read_bytes()) for p in parts)
+    return same and without_ids(big.read_bytes()) == joined
+
+
+def without_ids(conllu: bytes) -> bytes:
+    """RETURNS (bytes): CoNLL-U output without its `# sent_id` lines."""
+    return b"".join(line for line in conllu.splitlines(True) if not line.startswith(b"# sent_id"))
+
+
+def part_number(path: Path) -> int:
+    """RETURNS (int): N of a partN.conllu output."""
+    return int(path.stem[len("part") :])
 
 
 def table(results: Dict[str, Dict]) -> str:
@@ -151,10 +179,17 @@ def table(results: Dict[str, Dict]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
+        steady = f"{r['words_per_s_steady']:,.0f}" if r["words_per_s_steady"] else ""
         rows.append(
             f"| {name} | {r['words']:,} | {r['wall_s']:.1f} | {r['words_per_s']:,.0f} "
-            f"| {r['words_per_s_steady']:,.0f} | {r['words_per_cpu_s']:,.0f} "
+            f"| {steady} | {r['words_per_cpu_s']:,.0f} "
             f"| {r['startup_s']:.1f} | {r['first_output_s']:.1f} | {r['worker_peak_rss_mb']:.0f} |"
+        )
+    for suffix in ("", f", {BIG}"):
+        one, two = (results[f"local, n_process {n}{suffix}"]["words_per_s"] for n in (1, 2))
+        rows.append(
+            f"\nLocal, n_process 2 against 1{suffix or ', 8 files'}: {two / one:.2f}x the words/s "
+            "(wall)"
         )
     for n in (1, 2):
         lo = results[f"local, n_process {n}"]
@@ -182,9 +217,10 @@ def section(runs: Path = RESULT_DIR) -> Optional[str]:
         [
             "## Tagging a corpus: the `tag` command's engines\n",
             "`python -m spacy_lstm_tagger tag` on the raw text of EWT train (one sentence a "
-            "line, in 8 files, CoNLL-U out), locally with 1 and 2 processes and on Ray with 1 "
-            "and 2 actors, every run a fresh process; steady words/s leaves out start-up, "
-            "model loading and Ray's start. Best of the runs by wall time.\n",
+            "line, in 8 files, and the same text in one big file; CoNLL-U out), locally with 1 "
+            "and 2 processes and on Ray with 1 and 2 actors, every run a fresh process; steady "
+            "words/s leaves out start-up, model loading and Ray's start (8 files only: it is "
+            "timed from the first finished file). Best of the runs by wall time.\n",
             *(f"- {key}: {recorded([meta.get(key)])}" for key in keys),
             f"- load average at start and end: {meta.get('load_average', 'not recorded')}; "
             f"all runs wrote identical files: {data['identical_outputs']}\n",
@@ -202,8 +238,8 @@ def main(
     """Measure the `tag` command's engines on EWT text."""
     work.mkdir(parents=True, exist_ok=True)
     model = model or make_model(data, work)
-    corpus = make_corpus(data, work)
-    for old in list(work.glob("out_*")) + list(work.glob("one_*")):
+    make_corpus(data, work)
+    for old in [*work.glob("out_*"), *work.glob("big_*"), *work.glob("one_*")]:
         subprocess.run(["rm", "-rf", str(old)], check=True)
     print(
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, {os.cpu_count()} CPUs, "
@@ -212,7 +248,7 @@ def main(
     )
     meta = metadata("tag_speed")
     start_load = os.getloadavg()[0]
-    results = measure(model, corpus, work / "one", work, repeats)
+    results = measure(model, work, repeats)
     meta["load_average"] = f"{start_load:.1f}, {os.getloadavg()[0]:.1f}"
     identical = same_outputs(work)
     out = {"meta": meta, "results": results, "identical_outputs": identical}

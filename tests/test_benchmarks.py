@@ -53,12 +53,22 @@ def test_tag_speed_section_renders_its_latest_result_file(tmp_path: Path) -> Non
     """No tag_speed result is committed yet: render a made-up one."""
     run = {"words": 1000, "wall_s": 2.0, "words_per_s": 500.0, "words_per_s_steady": 600.0}
     run.update(words_per_cpu_s=700.0, startup_s=1.0, first_output_s=1.5, worker_peak_rss_mb=600)
+    big = {**run, "words_per_s": 900.0, "words_per_s_steady": 0.0}
     names = ("local, n_process 1", "local, n_process 2", "Ray, 1 actor", "Ray, 2 actors")
-    data = {"meta": {"commit": "abc+dirty"}, "results": dict.fromkeys(names, run)}
+    results = {
+        **dict.fromkeys(names, run),
+        **dict.fromkeys([f"{n}, one big file" for n in names], big),
+    }
+    results["local, n_process 2, one big file"] = {**big, "words_per_s": 1620.0}
+    data = {"meta": {"commit": "abc+dirty"}, "results": results}
     (tmp_path / "20260101-000000.json").write_text(json.dumps({**data, "identical_outputs": True}))
     text = tag_speed.section(tmp_path)
     assert "- commit: `abc+dirty`" in text and "- machine: not recorded" in text
     assert "| Ray, 2 actors | 1,000 | 2.0 | 500 | 600 | 700 | 1.0 | 1.5 | 600 |" in text
+    # No steady words/s for one file (it is timed from the first finished file).
+    assert "| Ray, 2 actors, one big file | 1,000 | 2.0 | 900 |  | 700 |" in text
+    assert "n_process 2 against 1, 8 files: 1.00x" in text
+    assert "n_process 2 against 1, one big file: 1.80x" in text
     assert tag_speed.section(tmp_path / "none") is None
 
 
