@@ -209,3 +209,14 @@ def test_workers_ctrl_c(tmp_path: Path, model_dir: Path):  # noqa: F811
     assert b"Interrupted" in stdout
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.conllu"]
     wait_until_gone(pids)
+
+
+def test_the_cli_chunk_default_is_the_options_default() -> None:
+    """app.py writes the default out (it imports tag_core lazily): the two must agree."""
+    import inspect
+
+    from spacy_lstm_tagger.cli.app import tag_cli
+    from spacy_lstm_tagger.cli.tag_core import DEFAULT_CHUNK_LINES
+
+    option = inspect.signature(tag_cli).parameters["chunk_lines"].default
+    assert option.default == DEFAULT_CHUNK_LINES == TagOptions("conllu").chunk_lines

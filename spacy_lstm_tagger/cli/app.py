@@ -146,7 +146,9 @@ def tag_cli(
         None, "--threads-per-process", help="torch threads of each process (workers: 1)"
     ),
     chunk_lines: int = typer.Option(
-        10_000, "--chunk-lines", help="Input lines per chunk shared by the worker processes"
+        2_000,  # tag_core.DEFAULT_CHUNK_LINES, not imported here so that --help stays quick
+        "--chunk-lines",
+        help="Input lines per chunk shared by the worker processes",
     ),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU ID or -1 for CPU"),
     text_key: str = typer.Option("text", "--text-key", "-tk", help="Text field of JSONL input"),
