@@ -21,7 +21,7 @@ from typing import Dict, List
 
 import typer
 
-from .common import DATA, TREEBANKS, convert
+from .common import DATA, ROOT, TREEBANKS, convert, now
 
 
 def best_dev(out: Path, log: str, score: str) -> Dict[str, float]:
@@ -102,6 +102,36 @@ def ablate(
     with (work / "results.jsonl").open("a") as handle:
         handle.write(json.dumps(result) + "\n")
     return result
+
+
+def read_lines(path: Path) -> Dict[str, Dict]:
+    """RETURNS (Dict[str, Dict]): Each finished run's line of a results file, by name (the
+    last wins); empty if the file does not exist."""
+    if not path.exists():
+        return {}
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {line["name"]: line for line in lines}
+
+
+def ablate_into(
+    record: Path, name: str, config: str, overrides: List[str], steps: int, work: Path, meta: Dict
+) -> Dict:
+    """Train one EWT run of a benchmark's table (configs/CONFIG with the overrides, for
+    `steps` steps) with `ablate`, then append its line, with the config's name and `meta`
+    (how it was run), to the benchmark's results file.
+
+    record (Path): The benchmark's JSONL results file.
+    RETURNS (Dict): The line.
+    """
+    overrides = ["--training.max_steps", str(steps), *overrides]
+    line = ablate(name, ROOT / "configs" / config, "ewt", overrides, work)
+    line["config"] = config
+    line["meta"] = {**meta, "date": now()}
+    record.parent.mkdir(parents=True, exist_ok=True)
+    with record.open("a") as handle:
+        handle.write(json.dumps(line) + "\n")
+    print("done:", json.dumps(line), flush=True)
+    return line
 
 
 def main(

@@ -50,8 +50,10 @@ def build_shape(config_path: Path, overrides: Dict, corpus: Path, out: Path) -> 
     An override whose value is "words" replaces the tok2vec with its own `words` part.
     """
     config = load_config(config_path, overrides={"paths.train": str(corpus)})
-    tok2vec = config["components"]["lstm_tagger"]["model"]["tok2vec"]
-    resolved = {k: (tok2vec["words"] if v == "words" else v) for k, v in overrides.items()}
+    resolved = dict(overrides)
+    if "words" in overrides.values():
+        tok2vec = config["components"]["lstm_tagger"]["model"]["tok2vec"]
+        resolved = {k: (tok2vec["words"] if v == "words" else v) for k, v in overrides.items()}
     config = load_config(config_path, overrides={"paths.train": str(corpus), **resolved})
     nlp = load_model_from_config(config, auto_fill=True)
     reader = Corpus(str(corpus), gold_preproc=True)

@@ -30,12 +30,11 @@ from .common import (
     convert,
     last_json,
     metadata,
-    now,
     one_thread_per_training,
     write_json,
     write_section,
 )
-from .dev_ablation import ablate as ablate_one
+from .dev_ablation import ablate_into, read_lines
 
 ABLATION_FILE = RESULTS / "vectors" / "dev_ablation.jsonl"
 SPEED_FILE = RESULTS / "vectors" / "dev_speed.json"
@@ -107,24 +106,13 @@ ABLATIONS.update(
 
 def read_ablations(path: Path = ABLATION_FILE) -> Dict[str, Dict]:
     """RETURNS (Dict[str, Dict]): Each finished ablation's line, by name (the last wins)."""
-    if not path.exists():
-        return {}
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return {line["name"]: line for line in lines}
+    return read_lines(path)
 
 
 def run_ablation(name: str, work: Path, meta: Dict) -> None:
-    """Train one ablation with dev_ablation.ablate, then append its line (with `meta`,
-    how it was run) to ABLATION_FILE."""
+    """Train one ablation and append its line (with `meta`, how it was run) to ABLATION_FILE."""
     config, overrides, steps = ABLATIONS[name]
-    overrides = ["--training.max_steps", str(steps), *overrides]
-    line = ablate_one(name, ROOT / "configs" / config, "ewt", overrides, work)
-    line["config"] = config
-    line["meta"] = {**meta, "date": now()}
-    ABLATION_FILE.parent.mkdir(parents=True, exist_ok=True)
-    with ABLATION_FILE.open("a") as handle:
-        handle.write(json.dumps(line) + "\n")
-    print("done:", json.dumps(line), flush=True)
+    ablate_into(ABLATION_FILE, name, config, overrides, steps, work, meta)
 
 
 def ablate(

@@ -31,13 +31,18 @@ from .tag_workers import run_workers, worker_counts
 __all__ = ["FileResult", "Summary", "TagOptions", "peak_rss_mb", "run_tag", "tag_file"]
 
 
+class _Bar(tqdm.tqdm):
+    """tqdm without its monitor thread, so that the worker processes can be forked from a
+    process with no other thread (`tag_workers.start_method`)."""
+
+    monitor_interval = 0
+
+
 class Progress:
     """A progress bar on stderr over the input bytes, showing words/s; ETA from bytes."""
 
     def __init__(self, total_bytes: int) -> None:
-        self.bar = tqdm.tqdm(
-            total=total_bytes, unit="B", unit_scale=True, file=sys.stderr, disable=None
-        )
+        self.bar = _Bar(total=total_bytes, unit="B", unit_scale=True, file=sys.stderr, disable=None)
         self.words = 0
         self.start = time.perf_counter()
 

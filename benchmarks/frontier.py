@@ -1,0 +1,207 @@
+"""The speed/accuracy frontier of cheaper shapes of the joint model on EWT dev: each
+shape's words/s against spaCy's tagger + morphologizer pair, and its dev accuracy after a
+fixed step budget.
+
+    OMP_NUM_THREADS=1 python -m benchmarks.frontier speed          # idle machine, minutes
+    OMP_NUM_THREADS=1 python -m benchmarks.frontier dev --jobs 1   # 3,000 steps a shape
+    python -m benchmarks.frontier render                           # BENCHMARKS.md
+
+`speed` builds every shape untrained (speed does not depend on the weights), initialized
+on EWT dev, and times it with spaCy's pair (also untrained, as `en_core_web_sm` is built)
+in one process, one thread, interleaved, on EWT dev (gold tokens). `dev` trains each shape
+that has no line yet in benchmarks/results/frontier/dev.jsonl (seed 0, `dev_ablation`), so
+a shape that gains speed can be seen to keep or lose accuracy. A fixed budget screens: a
+shape that holds there must still be trained to convergence over seeds before it becomes
+a default.
+"""
+
+import json
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import typer
+
+from .common import (
+    DATA,
+    RESULTS,
+    ROOT,
+    WORK,
+    convert,
+    metadata,
+    one_thread_per_training,
+    write_json,
+    write_section,
+)
+from .dev_ablation import ablate_into, read_lines
+from .joint_render import recorded
+
+RESULT_DIR = RESULTS / "frontier"
+SPEED_FILE = RESULT_DIR / "speed.json"
+DEV_FILE = RESULT_DIR / "dev.jsonl"
+STEPS = 3000
+MODEL = "components.lstm_tagger.model"
+CHARS = f"{MODEL}.tok2vec.chars"
+GLOVE = DATA / "vectors" / "glove_6B_50d_vectors"
+# The spaCy system every shape is timed against (systems.EWT_CONFIGS).
+REFERENCE = "spacy_tagger_morphologizer"
+# Shape: its config and config overrides. "shipped" is configs/ewt_joint.cfg as it is.
+SHAPES: Dict[str, Tuple[str, Dict[str, object]]] = {
+    "shipped": ("ewt_joint.cfg", {}),
+    "gru": ("ewt_joint.cfg", {f"{MODEL}.rnn_type": "gru"}),
+    "h96": ("ewt_joint.cfg", {f"{MODEL}.hidden_width": 96}),
+    "depth1": ("ewt_joint.cfg", {f"{MODEL}.depth": 1}),
+    "chars32": ("ewt_joint.cfg", {f"{CHARS}.width": 32}),
+    "gru_h96": ("ewt_joint.cfg", {f"{MODEL}.rnn_type": "gru", f"{MODEL}.hidden_width": 96}),
+    "vectors": ("ewt_joint_vectors.cfg", {"paths.vectors": str(GLOVE)}),
+    "vectors_depth1": ("ewt_joint_vectors.cfg", {"paths.vectors": str(GLOVE), f"{MODEL}.depth": 1}),
+    "vectors_gru": (
+        "ewt_joint_vectors.cfg",
+        {"paths.vectors": str(GLOVE), f"{MODEL}.rnn_type": "gru"},
+    ),
+}
+
+
+def cli_overrides(overrides: Dict[str, object]) -> List[str]:
+    """RETURNS (List[str]): The overrides as `spacy train` arguments."""
+    return [item for key, value in overrides.items() for item in (f"--{key}", str(value))]
+
+
+def speed(
+    work: Path = typer.Option(WORK / "frontier", help="Scratch folder"),
+    repeats: int = typer.Option(5, help="Timed rounds (median), after a warm-up"),
+) -> None:
+    """Time every shape and spaCy's pair on EWT dev into SPEED_FILE. Run it on an
+    otherwise idle machine."""
+    import torch
+
+    from .joint_measure import measure_speed
+    from .speed_shapes import build_shape
+    from .systems import ewt_config
+
+    torch.set_num_threads(1)
+    dev = convert("ewt", work / "corpus" / "ewt", splits=("dev",))["dev"]
+    with tempfile.TemporaryDirectory() as tmp:
+        models = {}
+        for i, (name, (config, overrides)) in enumerate(SHAPES.items()):
+            models[name] = build_shape(
+                ROOT / "configs" / config, overrides, dev, Path(tmp) / str(i)
+            )
+        spacy_cfg = ewt_config(REFERENCE, Path(tmp) / "spacy.cfg", Path(tmp) / "log.jsonl")
+        models[REFERENCE] = build_shape(spacy_cfg, {}, dev, Path(tmp) / "spacy")
+        speeds = measure_speed(models, dev, repeats)
+    meta = {**metadata("frontier"), "repeats": repeats, "data": "EWT dev", "threads": 1}
+    write_json(SPEED_FILE, {"meta": meta, "words_per_second": speeds})
+    print(json.dumps(speeds, indent=2))
+
+
+def dev(
+    names: List[str] = typer.Argument(None, help="Only these shapes, in this order"),
+    jobs: int = typer.Option(1, help="Trainings at once (one thread each)"),
+    work: Path = typer.Option(WORK / "frontier", help="Scratch folder"),
+) -> None:
+    """Train every shape (or each one named) that has no line yet in DEV_FILE."""
+    unknown = sorted(set(names or []) - set(SHAPES))
+    if unknown:
+        raise typer.BadParameter(f"unknown shapes {unknown}; known: {sorted(SHAPES)}")
+    todo = [name for name in names or SHAPES if name not in read_lines(DEV_FILE)]
+    print(f"{len(todo)} shapes to train:", todo, flush=True)
+    one_thread_per_training()
+    if todo:  # once, before the trainings share it
+        convert("ewt", work / "corpus" / "ewt", splits=("train", "dev"))
+    meta = metadata("frontier")
+
+    def train(name: str) -> None:
+        config, overrides = SHAPES[name]
+        ablate_into(DEV_FILE, name, config, cli_overrides(overrides), STEPS, work, meta)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(train, todo))
+
+
+def shown(overrides: Dict[str, object]) -> str:
+    """RETURNS (str): A shape's overrides, short (tables by name, not by path)."""
+    items = [
+        f"{k.replace(CHARS + '.', 'chars.').replace(MODEL + '.', 'model.')} "
+        + (Path(str(v)).name if k == "paths.vectors" else str(v))
+        for k, v in overrides.items()
+    ]
+    return f"`{', '.join(items)}`" if items else "none"
+
+
+def frontier_table(speeds: Dict[str, float], lines: Dict[str, Dict]) -> str:
+    """RETURNS (str): One row per shape: words/s against spaCy's pair and the shipped
+    shape, and dev accuracy after STEPS steps against the shipped shape."""
+    rows = [
+        "| shape | config | overrides | words/s | × spaCy pair | × shipped | dev UPOS | "
+        "dev XPOS | dev FEATS | UPOS − shipped | best step | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    base = lines.get("shipped", {}).get("dev", {})
+    for name, (config, overrides) in SHAPES.items():
+        wps, ref, ship = speeds.get(name), speeds.get(REFERENCE), speeds.get("shipped")
+        cells = [name, config, shown(overrides)]
+        cells += [f"{wps:,.0f}", f"{wps / ref:.2f}×", f"{wps / ship:.2f}×"] if wps else [""] * 3
+        line = lines.get(name)
+        if line:
+            cells += [f"{100 * line['dev'][k]:.2f}" for k in ("pos_acc", "tag_acc", "morph_acc")]
+            delta = 100 * (line["dev"]["pos_acc"] - base["pos_acc"]) if base else None
+            cells += ["" if delta is None else f"{delta:+.2f}", str(line["step"])]
+            cells.append(f"{line['wall_s']:,}")
+        else:
+            cells += [""] * 6
+        rows.append("| " + " | ".join(cells) + " |")
+    if REFERENCE in speeds:
+        rows.append(
+            f"| spaCy pair | `spacy init config -p tagger,morphologizer -o efficiency` "
+            f"| | {speeds[REFERENCE]:,.0f} | 1.00× | | | | | | | |"
+        )
+    return "\n".join(rows)
+
+
+def section() -> Optional[str]:
+    """RETURNS (Optional[str]): The `frontier` section of BENCHMARKS.md, from the result
+    files; None without any."""
+    if not SPEED_FILE.exists() and not DEV_FILE.exists():
+        return None
+    data = json.loads(SPEED_FILE.read_text()) if SPEED_FILE.exists() else {}
+    speed_meta, speeds = data.get("meta", {}), data.get("words_per_second", {})
+    lines = read_lines(DEV_FILE)
+    metas = [line.get("meta", {}) for line in lines.values()]
+    keys = ("commit", "date", "machine", "command")
+    return "\n".join(
+        [
+            "## Encoder frontier: cheaper shapes of the joint model, EWT dev\n",
+            "Each shape is `configs/ewt_joint.cfg` (or the efficiency preset with GloVe) with "
+            "the overrides shown. words/s: built untrained and initialized on EWT dev (speed "
+            "does not depend on the weights), timed on EWT dev (gold tokens) in one process, one "
+            "torch thread, interleaved with spaCy's tagger + morphologizer on one tok2vec "
+            f"(also untrained), median of {speed_meta.get('repeats', '?')} rounds after a "
+            f"warm-up. Dev accuracy: seed 0, trained {STEPS:,} steps, best dev of the run: a "
+            "screening with one seed, so differences of a few tenths are not separable; a "
+            "shape that holds here must still be trained to convergence over seeds before it "
+            "becomes a default.\n",
+            "- speed: " + "; ".join(f"{k}: {recorded([speed_meta.get(k)])}" for k in keys),
+            "- trainings: "
+            + "; ".join(f"{k}: {recorded([m.get(k) for m in metas])}" for k in keys)
+            + "\n",
+            frontier_table(speeds, lines),
+        ]
+    )
+
+
+def render(markdown: Path = typer.Option(ROOT / "BENCHMARKS.md", help="File to write")) -> None:
+    """Write the `frontier` section of BENCHMARKS.md from the result files."""
+    text = section()
+    write_section(markdown, "frontier", text)
+    print(text)
+
+
+app = typer.Typer(add_completion=False)
+app.command()(speed)
+app.command()(dev)
+app.command()(render)
+
+if __name__ == "__main__":
+    app()
