@@ -4,11 +4,12 @@ fixed step budget.
 
     OMP_NUM_THREADS=1 python -m benchmarks.frontier speed          # idle machine, minutes
     OMP_NUM_THREADS=1 python -m benchmarks.frontier dev --jobs 1   # 3,000 steps a shape
-    python -m benchmarks.frontier render                           # BENCHMARKS.md
+    python -m benchmarks.render                                    # BENCHMARKS.md
 
 `speed` builds every shape untrained (speed does not depend on the weights), initialized
-on EWT dev, and times it with spaCy's pair (also untrained, as `en_core_web_sm` is built)
-in one process, one thread, interleaved, on EWT dev (gold tokens). `dev` trains each shape
+on EWT dev, and times it beside spaCy's pair (also untrained, as `en_core_web_sm` is
+built), one thread, interleaved, on EWT dev (gold tokens): each shape in a fresh process
+with only the pair, whose words/s in that process is the yardstick. `dev` trains each shape
 that has no line yet in benchmarks/results/frontier/dev.jsonl (seed 0, `dev_ablation`), so
 a shape that gains speed can be seen to keep or lose accuracy. A fixed budget screens: a
 shape that holds there must still be trained to convergence over seeds before it becomes
@@ -16,6 +17,7 @@ a default.
 """
 
 import json
+import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,10 +31,10 @@ from .common import (
     ROOT,
     WORK,
     convert,
+    last_json,
     metadata,
     one_thread_per_training,
     write_json,
-    write_section,
 )
 from .dev_ablation import ablate_into, read_lines
 from .joint_render import recorded
@@ -72,28 +74,30 @@ def speed(
     work: Path = typer.Option(WORK / "frontier", help="Scratch folder"),
     repeats: int = typer.Option(5, help="Timed rounds (median), after a warm-up"),
 ) -> None:
-    """Time every shape and spaCy's pair on EWT dev into SPEED_FILE. Run it on an
-    otherwise idle machine."""
-    import torch
-
-    from .joint_measure import measure_speed
+    """Time every shape beside spaCy's pair on EWT dev into SPEED_FILE: each shape in a
+    fresh process of its own, with only the pair (many pipelines in one process slow each
+    other down). Run it on an otherwise idle machine."""
     from .speed_shapes import build_shape
     from .systems import ewt_config
 
-    torch.set_num_threads(1)
     dev = convert("ewt", work / "corpus" / "ewt", splits=("dev",))["dev"]
+    runs: Dict[str, Dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        models = {}
-        for i, (name, (config, overrides)) in enumerate(SHAPES.items()):
-            models[name] = build_shape(
-                ROOT / "configs" / config, overrides, dev, Path(tmp) / str(i)
-            )
         spacy_cfg = ewt_config(REFERENCE, Path(tmp) / "spacy.cfg", Path(tmp) / "log.jsonl")
-        models[REFERENCE] = build_shape(spacy_cfg, {}, dev, Path(tmp) / "spacy")
-        speeds = measure_speed(models, dev, repeats)
+        pair = build_shape(spacy_cfg, {}, dev, Path(tmp) / "spacy")
+        for i, (name, (config, overrides)) in enumerate(SHAPES.items()):
+            model = build_shape(ROOT / "configs" / config, overrides, dev, Path(tmp) / str(i))
+            cmd = [sys.executable, "-m", "benchmarks.joint_measure", "speed", str(dev)]
+            cmd += [f"{name}={model}", f"{REFERENCE}={pair}", "--repeats", str(repeats)]
+            runs[name] = last_json(cmd)
+            print(name, json.dumps(runs[name]), flush=True)
     meta = {**metadata("frontier"), "repeats": repeats, "data": "EWT dev", "threads": 1}
-    write_json(SPEED_FILE, {"meta": meta, "words_per_second": speeds})
-    print(json.dumps(speeds, indent=2))
+    write_json(SPEED_FILE, {"meta": meta, "runs": runs})
+
+
+def speed_ratios(runs: Dict[str, Dict[str, float]]) -> Dict[str, float]:
+    """RETURNS (Dict[str, float]): Each shape's words/s over spaCy's pair's in its run."""
+    return {name: run[name] / run[REFERENCE] for name, run in runs.items()}
 
 
 def dev(
@@ -130,19 +134,26 @@ def shown(overrides: Dict[str, object]) -> str:
     return f"`{', '.join(items)}`" if items else "none"
 
 
-def frontier_table(speeds: Dict[str, float], lines: Dict[str, Dict]) -> str:
-    """RETURNS (str): One row per shape: words/s against spaCy's pair and the shipped
-    shape, and dev accuracy after STEPS steps against the shipped shape."""
+def frontier_table(runs: Dict[str, Dict[str, float]], lines: Dict[str, Dict]) -> str:
+    """RETURNS (str): One row per shape: words/s, and its ratio to spaCy's pair (timed
+    beside it) and to the shipped shape (through the pair); dev accuracy after STEPS steps,
+    against the shipped shape's."""
     rows = [
-        "| shape | config | overrides | words/s | × spaCy pair | × shipped | dev UPOS | "
-        "dev XPOS | dev FEATS | UPOS − shipped | best step | wall s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| shape | config | overrides | words/s | spaCy pair words/s | × spaCy pair | × shipped "
+        "| dev UPOS | dev XPOS | dev FEATS | UPOS − shipped | best step | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    ratios = speed_ratios(runs)
     base = lines.get("shipped", {}).get("dev", {})
     for name, (config, overrides) in SHAPES.items():
-        wps, ref, ship = speeds.get(name), speeds.get(REFERENCE), speeds.get("shipped")
         cells = [name, config, shown(overrides)]
-        cells += [f"{wps:,.0f}", f"{wps / ref:.2f}×", f"{wps / ship:.2f}×"] if wps else [""] * 3
+        if name in runs:
+            cells += [f"{runs[name][name]:,.0f}", f"{runs[name][REFERENCE]:,.0f}"]
+            cells.append(f"{ratios[name]:.2f}×")
+            ship = ratios.get("shipped")
+            cells.append(f"{ratios[name] / ship:.2f}×" if ship else "")
+        else:
+            cells += [""] * 4
         line = lines.get(name)
         if line:
             cells += [f"{100 * line['dev'][k]:.2f}" for k in ("pos_acc", "tag_acc", "morph_acc")]
@@ -152,12 +163,13 @@ def frontier_table(speeds: Dict[str, float], lines: Dict[str, Dict]) -> str:
         else:
             cells += [""] * 6
         rows.append("| " + " | ".join(cells) + " |")
-    if REFERENCE in speeds:
-        rows.append(
-            f"| spaCy pair | `spacy init config -p tagger,morphologizer -o efficiency` "
-            f"| | {speeds[REFERENCE]:,.0f} | 1.00× | | | | | | | |"
-        )
     return "\n".join(rows)
+
+
+def how(metas: List[Dict]) -> str:
+    """RETURNS (str): The commits, dates, machines and commands the result files record."""
+    keys = ("commit", "date", "machine", "command")
+    return "; ".join(f"{k}: {recorded([m.get(k) for m in metas])}" for k in keys)
 
 
 def section() -> Optional[str]:
@@ -166,42 +178,32 @@ def section() -> Optional[str]:
     if not SPEED_FILE.exists() and not DEV_FILE.exists():
         return None
     data = json.loads(SPEED_FILE.read_text()) if SPEED_FILE.exists() else {}
-    speed_meta, speeds = data.get("meta", {}), data.get("words_per_second", {})
+    speed_meta, runs = data.get("meta", {}), data.get("runs", {})
     lines = read_lines(DEV_FILE)
     metas = [line.get("meta", {}) for line in lines.values()]
-    keys = ("commit", "date", "machine", "command")
     return "\n".join(
         [
             "## Encoder frontier: cheaper shapes of the joint model, EWT dev\n",
             "Each shape is `configs/ewt_joint.cfg` (or the efficiency preset with GloVe) with "
             "the overrides shown. words/s: built untrained and initialized on EWT dev (speed "
-            "does not depend on the weights), timed on EWT dev (gold tokens) in one process, one "
-            "torch thread, interleaved with spaCy's tagger + morphologizer on one tok2vec "
-            f"(also untrained), median of {speed_meta.get('repeats', '?')} rounds after a "
+            "does not depend on the weights), timed on EWT dev (gold tokens), one torch thread, "
+            "each shape in a process of its own interleaved with spaCy's tagger + morphologizer "
+            "on one tok2vec (also untrained; spaCy pair words/s is its figure in that process), "
+            f"median of {speed_meta.get('repeats', '?')} rounds after a "
             f"warm-up. Dev accuracy: seed 0, trained {STEPS:,} steps, best dev of the run: a "
             "screening with one seed, so differences of a few tenths are not separable; a "
             "shape that holds here must still be trained to convergence over seeds before it "
             "becomes a default.\n",
-            "- speed: " + "; ".join(f"{k}: {recorded([speed_meta.get(k)])}" for k in keys),
-            "- trainings: "
-            + "; ".join(f"{k}: {recorded([m.get(k) for m in metas])}" for k in keys)
-            + "\n",
-            frontier_table(speeds, lines),
+            "- speed: " + (how([speed_meta]) if speed_meta else "not measured yet"),
+            "- trainings: " + (how(metas) if metas else "none yet") + "\n",
+            frontier_table(runs, lines),
         ]
     )
-
-
-def render(markdown: Path = typer.Option(ROOT / "BENCHMARKS.md", help="File to write")) -> None:
-    """Write the `frontier` section of BENCHMARKS.md from the result files."""
-    text = section()
-    write_section(markdown, "frontier", text)
-    print(text)
 
 
 app = typer.Typer(add_completion=False)
 app.command()(speed)
 app.command()(dev)
-app.command()(render)
 
 if __name__ == "__main__":
     app()

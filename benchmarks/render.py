@@ -12,7 +12,15 @@ from typing import Callable, List, Optional, Tuple
 
 import typer
 
-from . import joint_render, long_docs, partial_annotation, speed, tag_speed, vectors_render
+from . import (
+    frontier,
+    joint_render,
+    long_docs,
+    partial_annotation,
+    speed,
+    tag_speed,
+    vectors_render,
+)
 from .common import ROOT
 
 HEADER = """# Benchmarks
@@ -26,7 +34,8 @@ older ones have the form `python benchmarks/NAME.py`, today's is `python -m benc
 run it again.
 
 Sections: joint tagging on UD English EWT and on UD Greek GDT; pretrained vectors; speed on
-a CPU; memory of one long doc; fitting partly annotated data.
+a CPU; the encoder's speed/accuracy frontier; memory of one long doc; tagging a corpus with
+the `tag` command; fitting partly annotated data.
 """
 # Marker name and the function that writes the section (None: no result files yet).
 SECTIONS: List[Tuple[str, Callable[[], Optional[str]]]] = [
@@ -34,6 +43,7 @@ SECTIONS: List[Tuple[str, Callable[[], Optional[str]]]] = [
     ("joint-gdt", lambda: joint_render.treebank_section("gdt")),
     ("vectors-ewt", vectors_render.section),
     ("speed", speed.speed_section),
+    ("frontier", frontier.section),
     ("long-docs", long_docs.section),
     ("tag-speed", tag_speed.section),
     ("partial-annotation", partial_annotation.section),

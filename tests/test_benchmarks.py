@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import benchmarks
-from benchmarks import render, tag_speed
+from benchmarks import frontier, render, tag_speed
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted(info.name for info in pkgutil.iter_modules(benchmarks.__path__))
@@ -50,7 +50,7 @@ def test_readme_table_is_rendered_from_the_result_files() -> None:
 
 
 def test_tag_speed_section_renders_its_latest_result_file(tmp_path: Path) -> None:
-    """No tag_speed result is committed yet: render a made-up one."""
+    """A made-up result file, so that every cell and ratio is known."""
     run = {"words": 1000, "wall_s": 2.0, "words_per_s": 500.0, "words_per_s_steady": 600.0}
     run.update(words_per_cpu_s=700.0, startup_s=1.0, first_output_s=1.5, worker_peak_rss_mb=600)
     big = {**run, "words_per_s": 900.0, "words_per_s_steady": 0.0}
@@ -70,6 +70,42 @@ def test_tag_speed_section_renders_its_latest_result_file(tmp_path: Path) -> Non
     assert "n_process 2 against 1, 8 files: 1.00x" in text
     assert "n_process 2 against 1, one big file: 1.80x" in text
     assert tag_speed.section(tmp_path / "none") is None
+
+
+def test_frontier_section_renders_its_result_files(tmp_path: Path, monkeypatch) -> None:
+    """Made-up result files: words/s against spaCy's pair timed beside it and against the
+    shipped shape through the pair, dev accuracy against the shipped shape, and blank cells
+    for a shape not trained yet."""
+    monkeypatch.setattr(frontier, "SPEED_FILE", tmp_path / "speed.json")
+    monkeypatch.setattr(frontier, "DEV_FILE", tmp_path / "dev.jsonl")
+    assert frontier.section() is None
+    pair = frontier.REFERENCE
+    runs = {
+        "shipped": {"shipped": 50000.0, pair: 25000.0},
+        "depth1": {"depth1": 72000.0, pair: 20000.0},  # a slower round: the ratio counts
+        "gru": {"gru": 40000.0, pair: 25000.0},
+    }
+    meta = {"commit": "abc", "repeats": 7}
+    (tmp_path / "speed.json").write_text(json.dumps({"meta": meta, "runs": runs}))
+    assert "- trainings: none yet" in frontier.section()
+    lines = [
+        {"name": name, "dev": {"pos_acc": pos, "tag_acc": 0.9, "morph_acc": 0.91}, "step": 3000}
+        for name, pos in (("shipped", 0.95), ("depth1", 0.9425))
+    ]
+    for line in lines:
+        line.update(wall_s=1200, meta={"commit": "def"})
+    (tmp_path / "dev.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    text = frontier.section()
+    assert "median of 7 rounds" in text
+    assert "- speed: commit: `abc`;" in text and "- trainings: commit: `def`;" in text
+    assert "| shipped | ewt_joint.cfg | none | 50,000 | 25,000 | 2.00× | 1.00× | 95.00 |" in text
+    assert "| depth1 | ewt_joint.cfg | `model.depth 1` | 72,000 | 20,000 | 3.60× | 1.80× |" in text
+    assert "| 94.25 | 90.00 | 91.00 | -0.75 | 3000 | 1,200 |" in text
+    assert (
+        "| gru | ewt_joint.cfg | `model.rnn_type gru` | 40,000 | 25,000 | 1.60× | 0.80× |  |"
+        in text
+    )
+    assert "`paths.vectors glove_6B_50d_vectors`" in text  # the table by name, not by path
 
 
 def test_entry_point_sets_data_and_threads(tmp_path: Path) -> None:

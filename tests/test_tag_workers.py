@@ -74,6 +74,64 @@ def test_workers_write_the_same_bytes(tmp_path: Path, model_dir: Path, fmt: str)
     assert [r.source for r in two.results] == [r.source for r in one.results]
 
 
+def test_workers_spawned_write_the_same_bytes(tmp_path: Path, model_dir: Path, monkeypatch):  # noqa: F811
+    """Where the workers cannot be forked they are spawned: the same bytes either way."""
+    src = write_big_inputs(tmp_path / "in")
+    one = tag(model_dir, [src], tmp_path / "one", fmt="conllu")
+    used: List[str] = []
+    monkeypatch.setattr(tag_workers, "start_method", lambda *args: used.append("spawn") or "spawn")
+    run_tag(str(model_dir), [str(src)], tmp_path / "spawned", workers("conllu"))
+    assert used == ["spawn"]
+    assert outputs(tmp_path / "spawned") == outputs(tmp_path / "one")
+    assert one.total("words") > 0
+
+
+def test_start_method_forks_only_where_it_is_safe(monkeypatch):
+    """fork on Linux for CPU workers of one torch thread in a process with no other thread;
+    spawn for more threads, a GPU, another live thread, or another platform."""
+    threading = tag_workers.threading
+    monkeypatch.setattr(tag_workers.sys, "platform", "linux")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert tag_workers.start_method(1, -1) == "fork"
+    assert tag_workers.start_method(2, -1) == "spawn"
+    assert tag_workers.start_method(1, 0) == "spawn"
+    monkeypatch.setattr(threading, "active_count", lambda: 2)  # e.g. a tqdm monitor thread
+    assert tag_workers.start_method(1, -1) == "spawn"
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    for platform in ("darwin", "win32"):
+        monkeypatch.setattr(tag_workers.sys, "platform", platform)
+        assert tag_workers.start_method(1, -1) == "spawn"
+
+
+def test_the_progress_bar_starts_no_thread():
+    """tag's progress bar, shown (as on a terminal), starts no monitor thread, so the
+    workers can still be forked after it; tqdm's own bar does (the negative control)."""
+    import io
+    import threading
+
+    import tqdm
+
+    from spacy_lstm_tagger.cli.tag import _Bar
+
+    def stop_monitor() -> None:  # an earlier bar in this process may have started one
+        if tqdm.tqdm.monitor is not None:
+            tqdm.tqdm.monitor.exit()
+            tqdm.tqdm.monitor = None
+
+    stop_monitor()
+    before = threading.active_count()
+    bar = _Bar(total=100, file=io.StringIO(), disable=False)
+    bar.update(50)
+    assert threading.active_count() == before
+    bar.close()
+    plain = tqdm.tqdm(total=100, file=io.StringIO(), disable=False)
+    try:
+        assert threading.active_count() == before + 1
+    finally:
+        plain.close()
+        stop_monitor()
+
+
 def test_chunk_order_negative_control(tmp_path: Path, model_dir: Path, monkeypatch):  # noqa: F811
     """The order check above fails when the chunks come back out of order."""
     src = tmp_path / "big.txt"
