@@ -24,9 +24,17 @@ SYSTEMS: Dict[str, Tuple[str, ...]] = {
     "lstm_vectors": ("pos", "tag", "morph"),
     "spacy_pair_vectors": ("pos", "tag", "morph"),
     "lstm_accuracy": ("pos", "tag", "morph"),
+    "lstm_depth1": ("pos", "tag", "morph"),
 }
 # The systems trained with every seed; the others with seed 0.
-HEADLINE = ("lstm_joint", "spacy_pair", "lstm_vectors", "spacy_pair_vectors", "lstm_accuracy")
+HEADLINE = (
+    "lstm_joint",
+    "spacy_pair",
+    "lstm_vectors",
+    "spacy_pair_vectors",
+    "lstm_accuracy",
+    "lstm_depth1",
+)
 # Systems that read pretrained vectors: our shipped config (None: spaCy's) and the table.
 VECTORS = DATA / "vectors"
 VECTOR_SYSTEMS = {
@@ -108,6 +116,8 @@ def single_target(target: str) -> Dict[str, object]:
 
 
 SINGLE_TARGET = {"lstm_upos": single_target("pos"), "lstm_xpos": single_target("tag")}
+# Cheaper shapes of the joint config (benchmarks/frontier.py), trained to convergence.
+SHAPE_SYSTEMS = {"lstm_depth1": {"components.lstm_tagger.model.depth": 1}}
 
 
 def write_config(system: str, treebank: str, out: Path, log_file: Path) -> Path:
@@ -131,6 +141,7 @@ def write_config(system: str, treebank: str, out: Path, log_file: Path) -> Path:
         name = name or "{treebank}_joint.cfg"
         overrides["training.logger.output_file"] = str(log_file)
         overrides.update(SINGLE_TARGET.get(system, {}))
+        overrides.update(SHAPE_SYSTEMS.get(system, {}))
         path = ROOT / "configs" / name.format(treebank=treebank)
         config = util.load_config(path, overrides=overrides)
     config.to_disk(out)

@@ -106,6 +106,10 @@ def test_frontier_section_renders_its_result_files(tmp_path: Path, monkeypatch) 
         in text
     )
     assert "`paths.vectors glove_6B_50d_vectors`" in text  # the table by name, not by path
+    assert "- shipped: met, 2.00× (+0.40)" in text and "- gru: met, 1.60× (+0.00)" in text
+    runs["gru"]["gru"] = 39000.0
+    (tmp_path / "speed.json").write_text(json.dumps({"meta": meta, "runs": runs}))
+    assert "- gru: **missed**, 1.56× (-0.04)" in frontier.section()
 
 
 def test_entry_point_sets_data_and_threads(tmp_path: Path) -> None:
