@@ -90,7 +90,7 @@ def test_frontier_section_renders_its_result_files(tmp_path: Path, monkeypatch) 
     assert "- trainings: none yet" in frontier.section()
     lines = [
         {"name": name, "dev": {"pos_acc": pos, "tag_acc": 0.9, "morph_acc": 0.91}, "step": 3000}
-        for name, pos in (("shipped", 0.95), ("depth1", 0.9425))
+        for name, pos in (("shipped", 0.95), ("depth1", 0.9425), ("vectors_depth1", 0.96))
     ]
     for line in lines:
         line.update(wall_s=1200, meta={"commit": "def"})
@@ -106,6 +106,8 @@ def test_frontier_section_renders_its_result_files(tmp_path: Path, monkeypatch) 
         in text
     )
     assert "`paths.vectors glove_6B_50d_vectors`" in text  # the table by name, not by path
+    # A shape with vectors is compared with "vectors", which has no line yet: no delta.
+    assert "| 96.00 | 90.00 | 91.00 |  | 3000 | 1,200 |" in text
     assert "- shipped: met, 2.00× (+0.40)" in text and "- gru: met, 1.60× (+0.00)" in text
     runs["gru"]["gru"] = 39000.0
     (tmp_path / "speed.json").write_text(json.dumps({"meta": meta, "runs": runs}))
