@@ -16,12 +16,13 @@ import json
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import typer
 
-from .common import DATA, ROOT, TREEBANKS, convert, now
+from .common import DATA, ROOT, TREEBANKS, convert, metadata, now, one_thread_per_training
 
 
 def best_dev(out: Path, log: str, score: str) -> Dict[str, float]:
@@ -132,6 +133,45 @@ def ablate_into(
         handle.write(json.dumps(line) + "\n")
     print("done:", json.dumps(line), flush=True)
     return line
+
+
+def ablate_table(
+    record: Path,
+    table: Dict[str, Tuple[str, List[str], int]],
+    names: List[str],
+    jobs: int,
+    work: Path,
+    module: str,
+    kind: str,
+) -> None:
+    """Train every run of a benchmark's table (or each one named, in that order) that has
+    no line yet in its results file, `jobs` at once, one thread each (`ablate_into`).
+
+    record (Path): The benchmark's JSONL results file.
+    table (Dict[str, Tuple[str, List[str], int]]): By run name: the config (in configs/),
+        its `spacy train` overrides and its step budget.
+    names (List[str]): Only these runs; all if empty.
+    jobs (int): Trainings at once.
+    work (Path): The scratch folder (WORK/corpus: the converted treebank).
+    module (str): The benchmark's module, for the lines' metadata.
+    kind (str): What the runs are called in messages, e.g. "ablations".
+    """
+    unknown = sorted(set(names or []) - set(table))
+    if unknown:
+        raise typer.BadParameter(f"unknown {kind} {unknown}; known: {sorted(table)}")
+    todo = [name for name in names or table if name not in read_lines(record)]
+    print(f"{len(todo)} {kind} to train:", todo, flush=True)
+    one_thread_per_training()
+    if todo:  # once, before the trainings share it
+        convert("ewt", work / "corpus" / "ewt", splits=("train", "dev"))
+    meta = metadata(module)
+
+    def train(name: str) -> None:
+        config, overrides, steps = table[name]
+        ablate_into(record, name, config, overrides, steps, work, meta)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(train, todo))
 
 
 def main(

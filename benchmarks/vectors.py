@@ -16,7 +16,6 @@ are joint.py's systems and result files; `render` reads them all (vectors_render
 
 import json
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -27,14 +26,12 @@ from .common import (
     RESULTS,
     ROOT,
     WORK,
-    convert,
     last_json,
     metadata,
-    one_thread_per_training,
     write_json,
     write_section,
 )
-from .dev_ablation import ablate_into, read_lines
+from .dev_ablation import ablate_table, read_lines
 
 ABLATION_FILE = RESULTS / "vectors" / "dev_ablation.jsonl"
 SPEED_FILE = RESULTS / "vectors" / "dev_speed.json"
@@ -109,29 +106,13 @@ def read_ablations(path: Path = ABLATION_FILE) -> Dict[str, Dict]:
     return read_lines(path)
 
 
-def run_ablation(name: str, work: Path, meta: Dict) -> None:
-    """Train one ablation and append its line (with `meta`, how it was run) to ABLATION_FILE."""
-    config, overrides, steps = ABLATIONS[name]
-    ablate_into(ABLATION_FILE, name, config, overrides, steps, work, meta)
-
-
 def ablate(
     names: List[str] = typer.Argument(None, help="Only these ablations, in this order"),
     jobs: int = typer.Option(1, help="Trainings at once (one thread each)"),
     work: Path = typer.Option(WORK / "vectors", help="Scratch folder"),
 ) -> None:
     """Train every ablation (or each one named) that has no result yet."""
-    unknown = sorted(set(names or []) - set(ABLATIONS))
-    if unknown:
-        raise typer.BadParameter(f"unknown ablations {unknown}; known: {sorted(ABLATIONS)}")
-    todo = [name for name in names or ABLATIONS if name not in read_ablations()]
-    print(f"{len(todo)} ablations to run:", todo, flush=True)
-    one_thread_per_training()
-    if todo:  # once, before the trainings share it
-        convert("ewt", work / "corpus" / "ewt", splits=("train", "dev"))
-    meta = metadata("vectors")
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(lambda name: run_ablation(name, work, meta), todo))
+    ablate_table(ABLATION_FILE, ABLATIONS, names, jobs, work, "vectors", "ablations")
 
 
 def speed(
