@@ -19,7 +19,6 @@ a default.
 import json
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -33,10 +32,9 @@ from .common import (
     convert,
     last_json,
     metadata,
-    one_thread_per_training,
     write_json,
 )
-from .dev_ablation import ablate_into, read_lines
+from .dev_ablation import ablate_table, read_lines
 from .joint_render import ACCURACIES, difference, load_runs, recorded
 from .systems import SHAPE_SYSTEMS
 
@@ -107,22 +105,8 @@ def dev(
     work: Path = typer.Option(WORK / "frontier", help="Scratch folder"),
 ) -> None:
     """Train every shape (or each one named) that has no line yet in DEV_FILE."""
-    unknown = sorted(set(names or []) - set(SHAPES))
-    if unknown:
-        raise typer.BadParameter(f"unknown shapes {unknown}; known: {sorted(SHAPES)}")
-    todo = [name for name in names or SHAPES if name not in read_lines(DEV_FILE)]
-    print(f"{len(todo)} shapes to train:", todo, flush=True)
-    one_thread_per_training()
-    if todo:  # once, before the trainings share it
-        convert("ewt", work / "corpus" / "ewt", splits=("train", "dev"))
-    meta = metadata("frontier")
-
-    def train(name: str) -> None:
-        config, overrides = SHAPES[name]
-        ablate_into(DEV_FILE, name, config, cli_overrides(overrides), STEPS, work, meta)
-
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(train, todo))
+    table = {n: (c, cli_overrides(o), STEPS) for n, (c, o) in SHAPES.items()}
+    ablate_table(DEV_FILE, table, names, jobs, work, "frontier", "shapes")
 
 
 def shown(overrides: Dict[str, object]) -> str:
@@ -147,7 +131,7 @@ def frontier_table(runs: Dict[str, Dict[str, float]], lines: Dict[str, Dict]) ->
     and its UPOS against its base's (`base_of`)."""
     rows = [
         "| shape | config | overrides | words/s | spaCy pair words/s | × spaCy pair | × shipped "
-        "| dev UPOS | dev XPOS | dev FEATS | UPOS − shipped | best step | wall s |",
+        "| dev UPOS | dev XPOS | dev FEATS | UPOS − base | best step | wall s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     ratios = speed_ratios(runs)

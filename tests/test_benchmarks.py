@@ -97,6 +97,7 @@ def test_frontier_section_renders_its_result_files(tmp_path: Path, monkeypatch) 
     (tmp_path / "dev.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     text = frontier.section()
     assert "median of 7 rounds" in text
+    assert "| dev FEATS | UPOS − base | best step |" in text
     assert "- speed: commit: `abc`;" in text and "- trainings: commit: `def`;" in text
     assert "| shipped | ewt_joint.cfg | none | 50,000 | 25,000 | 2.00× | 1.00× | 95.00 |" in text
     assert "| depth1 | ewt_joint.cfg | `model.depth 1` | 72,000 | 20,000 | 3.60× | 1.80× |" in text
