@@ -90,7 +90,7 @@ def start_method(threads: int, gpu_id: int) -> str:
     """How to start the workers: "fork" where it is safe, "spawn" otherwise.
 
     A forked worker starts with the parent's imports (spaCy, torch, this package), so the
-    workers tag about 1.5 s sooner than spawned ones, which import them again. Forking is
+    workers tag about 1 s sooner than spawned ones, which import them again. Forking is
     safe on Linux when the parent runs no other thread (Python warns about forking a
     multi-threaded process), the workers stay on the CPU (CUDA does not survive a fork) and
     run one torch thread each: torch then never enters its OpenMP pool, which a parent that
