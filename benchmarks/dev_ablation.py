@@ -96,6 +96,8 @@ def ablate(
         "overrides": overrides,
         **best_dev(out, log, score),
         "wall_s": round(time.time() - start),
+        # model-best is written when the best dev score is reached: the time to best.
+        "best_s": round((out / "model-best" / "meta.json").stat().st_mtime - start),
     }
     if restricted:
         result["dev_restricted"] = restricted_dev(out / "model-best", paths["dev"])
@@ -117,15 +119,17 @@ def read_lines(path: Path) -> Dict[str, Dict]:
 def ablate_into(
     record: Path, name: str, config: str, overrides: List[str], steps: int, work: Path, meta: Dict
 ) -> Dict:
-    """Train one EWT run of a benchmark's table (configs/CONFIG with the overrides, for
-    `steps` steps) with `ablate`, then append its line, with the config's name and `meta`
-    (how it was run), to the benchmark's results file.
+    """Train one EWT run of a benchmark's table (CONFIG with the overrides, for `steps`
+    steps) with `ablate`, then append its line, with the config's name and `meta` (how it
+    was run), to the benchmark's results file.
 
     record (Path): The benchmark's JSONL results file.
+    config (str): A file of configs/, or the absolute path of a config the benchmark wrote.
     RETURNS (Dict): The line.
     """
     overrides = ["--training.max_steps", str(steps), *overrides]
-    line = ablate(name, ROOT / "configs" / config, "ewt", overrides, work)
+    path = Path(config) if Path(config).is_absolute() else ROOT / "configs" / config
+    line = ablate(name, path, "ewt", overrides, work)
     line["config"] = config
     line["meta"] = {**meta, "date": now()}
     record.parent.mkdir(parents=True, exist_ok=True)
