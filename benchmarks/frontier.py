@@ -35,7 +35,7 @@ from .common import (
     write_json,
 )
 from .dev_ablation import ablate_table, read_lines
-from .joint_render import ACCURACIES, difference, load_runs, recorded
+from .joint_render import ACCURACIES, difference, how, load_runs
 from .systems import SHAPE_SYSTEMS
 
 RESULT_DIR = RESULTS / "frontier"
@@ -182,12 +182,6 @@ def converged_lines() -> List[str]:
     if lines:
         lines.insert(0, "\nTrained to convergence (EWT test, the joint benchmark's rows):\n")
     return lines
-
-
-def how(metas: List[Dict]) -> str:
-    """RETURNS (str): The commits, dates, machines and commands the result files record."""
-    keys = ("commit", "date", "machine", "command")
-    return "; ".join(f"{k}: {recorded([m.get(k) for m in metas])}" for k in keys)
 
 
 def section() -> Optional[str]:

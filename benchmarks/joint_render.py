@@ -183,6 +183,12 @@ def recorded(values: List[object]) -> str:
     return text
 
 
+def how(metas: List[Dict]) -> str:
+    """RETURNS (str): The commits, dates, machines and commands the result files record."""
+    keys = ("commit", "date", "machine", "command")
+    return "; ".join(f"{k}: {recorded([m.get(k) for m in metas])}" for k in keys)
+
+
 def speed_line(meta: Dict) -> str:
     """RETURNS (str): How, when and where the speeds were measured (speed.json's meta)."""
     if not meta:

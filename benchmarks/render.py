@@ -19,6 +19,7 @@ from . import (
     partial_annotation,
     speed,
     tag_speed,
+    train_time,
     vectors_render,
 )
 from .common import ROOT
@@ -34,8 +35,8 @@ older ones have the form `python benchmarks/NAME.py`, today's is `python -m benc
 run it again.
 
 Sections: joint tagging on UD English EWT and on UD Greek GDT; pretrained vectors; speed on
-a CPU; the encoder's speed/accuracy frontier; memory of one long doc; tagging a corpus with
-the `tag` command; fitting partly annotated data.
+a CPU; the encoder's speed/accuracy frontier; training time; memory of one long doc;
+tagging a corpus with the `tag` command; fitting partly annotated data.
 """
 # Marker name and the function that writes the section (None: no result files yet).
 SECTIONS: List[Tuple[str, Callable[[], Optional[str]]]] = [
@@ -44,6 +45,7 @@ SECTIONS: List[Tuple[str, Callable[[], Optional[str]]]] = [
     ("vectors-ewt", vectors_render.section),
     ("speed", speed.speed_section),
     ("frontier", frontier.section),
+    ("train-time", train_time.section),
     ("long-docs", long_docs.section),
     ("tag-speed", tag_speed.section),
     ("partial-annotation", partial_annotation.section),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import benchmarks
-from benchmarks import frontier, render, tag_speed
+from benchmarks import frontier, render, tag_speed, train_time
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted(info.name for info in pkgutil.iter_modules(benchmarks.__path__))
@@ -113,6 +113,47 @@ def test_frontier_section_renders_its_result_files(tmp_path: Path, monkeypatch) 
     runs["gru"]["gru"] = 39000.0
     (tmp_path / "speed.json").write_text(json.dumps({"meta": meta, "runs": runs}))
     assert "- gru: **missed**, 1.56× (-0.04)" in frontier.section()
+
+
+def test_train_time_candidates_resolve(tmp_path: Path) -> None:
+    """A candidate's config is the shipped one with its schedule in place of the learning
+    rate: it resolves, warms up from 0 and reaches 0 when its step budget does."""
+    from spacy import util
+
+    for name, (_, steps, _) in train_time.CANDIDATES.items():
+        path = train_time.write_candidate(name, tmp_path)
+        config = util.load_config(path, interpolate=True)
+        assert config["training"]["max_steps"] == steps
+        rate = util.registry.resolve({"r": config["training"]["optimizer"]["learn_rate"]})["r"]
+        if not isinstance(rate, float):  # thinc's schedules here are generators
+            rates = [next(rate) for _ in range(steps + 1)]
+            assert rates[0] == 0.0 and rates[steps] == 0.0
+            assert max(rates) == rates[train_time.WARMUP] > 0.0
+
+
+def test_train_time_section_renders_its_result_files(tmp_path: Path, monkeypatch) -> None:
+    """Made-up lines: a candidate's row, the yardsticks from joint.py's result files and
+    the target, twice spaCy's pair's mean time to best."""
+    monkeypatch.setattr(train_time, "DEV_FILE", tmp_path / "dev.jsonl")
+    assert train_time.section(tmp_path) is None
+    name = "warmup_linear_0.004_5k"
+    dev = {"pos_acc": 0.955, "tag_acc": 0.95, "morph_acc": 0.96}
+    line = {"name": name, "dev": dev, "step": 4800, "best_s": 1300, "wall_s": 1400}
+    (tmp_path / "dev.jsonl").write_text(json.dumps({**line, "meta": {"commit": "abc"}}) + "\n")
+    assert "Target: not known yet" in train_time.section(tmp_path)
+    (tmp_path / "ewt").mkdir()
+    for system, secs in (("lstm_joint", 3000.0), ("spacy_pair", 700.0), ("spacy_pair", 800.0)):
+        seed = len(list((tmp_path / "ewt").glob(f"{system}_s*.json")))
+        result = {"system": system, "seed": seed, "dev": dev, "best_step": 4000}
+        result["train_seconds"] = secs
+        (tmp_path / "ewt" / f"{system}_s{seed}.json").write_text(json.dumps(result))
+    text = train_time.section(tmp_path)
+    assert "- commit: `abc`;" in text
+    row = f"| {name} | warmup_linear 0.004 (warm-up 250) | 5,000 | 95.50 | 95.00 | 96.00 | 4,800 |"
+    assert row + " 1,300 | 1,400 |" in text
+    assert "| lstm_joint, converged (1 seeds, joint.py) | shipped | | 95.50 |" in text
+    assert "| spacy_pair, converged (2 seeds, joint.py) |" in text and "| 750 ± 71 |" in text
+    assert "≤ 2× spaCy's pair's mean (750 s), that is ≤ 1,500 s" in text
 
 
 def test_entry_point_sets_data_and_threads(tmp_path: Path) -> None:
