@@ -35,7 +35,7 @@ from .common import (
     write_json,
 )
 from .dev_ablation import ablate_table, read_lines
-from .joint_render import ACCURACIES, difference, how, load_runs
+from .joint_render import converged_lines, how
 from .systems import SHAPE_SYSTEMS
 
 RESULT_DIR = RESULTS / "frontier"
@@ -171,19 +171,6 @@ def target_lines(runs: Dict[str, Dict[str, float]]) -> List[str]:
     return lines
 
 
-def converged_lines() -> List[str]:
-    """RETURNS (List[str]): For each shape of systems.SHAPE_SYSTEMS trained to convergence
-    by joint.py (its rows are in the joint-ewt table), lstm_joint's difference on test."""
-    runs = load_runs(RESULTS / "joint" / "ewt")
-    lines = []
-    for name in (n for n in SHAPE_SYSTEMS if n in runs):
-        parts = [difference(runs, key, name) for _, key, _, _ in ACCURACIES]
-        lines += [f"- {a[0]}, lstm_joint {d}." for a, d in zip(ACCURACIES, parts) if d]
-    if lines:
-        lines.insert(0, "\nTrained to convergence (EWT test, the joint benchmark's rows):\n")
-    return lines
-
-
 def section() -> Optional[str]:
     """RETURNS (Optional[str]): The `frontier` section of BENCHMARKS.md, from the result
     files; None without any."""
@@ -213,7 +200,7 @@ def section() -> Optional[str]:
             f"\nSpeed target: words/s ≥ {TARGET_RATIO}× spaCy's pair at one thread, float32 "
             "(a shape whose dev accuracy falls short does not meet it by speed alone):\n",
             *target_lines(runs),
-            *converged_lines(),
+            *converged_lines(SHAPE_SYSTEMS),
         ]
     )
 

@@ -50,7 +50,7 @@ from .joint_render import (
     readme_summary,
     treebank_section,
 )
-from .systems import HEADLINE, SYSTEMS, sample_train, write_config
+from .systems import HEADLINE, SYSTEMS, sample_train, step_budget, write_config
 from .training import read_log, saved_best, train
 
 MEASURE = [sys.executable, "-m", "benchmarks.joint_measure"]
@@ -110,7 +110,9 @@ def run_job(
     out.mkdir(parents=True)
     config = write_config(system, treebank, out / "config.cfg", out / "train.jsonl")
     seeds = ["--system.seed", str(seed), "--training.seed", str(seed)]
-    info = train(config, out, dirs, [*seeds, *overrides], meta["time_cap_minutes"])
+    budget = step_budget(system)  # a schedule's end, in place of the shared step cap
+    steps = ["--training.max_steps", str(budget)] if budget else []
+    info = train(config, out, dirs, [*seeds, *overrides, *steps], meta["time_cap_minutes"])
     scores = evaluate(system, out / "model-best", dirs)
     result = {
         "system": system,

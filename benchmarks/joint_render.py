@@ -5,11 +5,11 @@ and the README's summary table."""
 import json
 import statistics
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from .common import RESULTS
 from .joint_measure import RESTRICTED as RESTRICTED_SUFFIX
-from .systems import SHAPE_SYSTEMS, SYSTEMS, TITLES
+from .systems import SCHEDULE_SYSTEMS, SHAPE_SYSTEMS, SYSTEMS, TITLES
 
 JOINT = RESULTS / "joint"
 
@@ -100,6 +100,20 @@ def difference(runs: Dict[str, List[Dict]], key: str, other: str) -> Optional[st
     diff = abs(statistics.mean(sides[0]) - statistics.mean(sides[1]))
     text += f", {'larger' if diff > sds else 'not larger'} than the sum of seed sds {sds:.2f}"
     return text + (f" ({single[0]}: one seed, no sd)" if single else "")
+
+
+def converged_lines(names: Iterable[str], joint: Path = JOINT) -> List[str]:
+    """RETURNS (List[str]): For each system named that the joint benchmark trained to
+    convergence on EWT (its rows are in the joint-ewt table), lstm_joint's difference on
+    test, per attribute; empty if none has results."""
+    runs = load_runs(joint / "ewt")
+    lines = []
+    for name in (n for n in names if n in runs):
+        parts = [difference(runs, key, name) for _, key, _, _ in ACCURACIES]
+        lines += [f"- {a[0]}, lstm_joint {d}." for a, d in zip(ACCURACIES, parts) if d]
+    if lines:
+        lines.insert(0, "\nTrained to convergence (EWT test, the joint benchmark's rows):\n")
+    return lines
 
 
 def comparisons(runs: Dict[str, List[Dict]]) -> str:
@@ -299,7 +313,8 @@ def readme_summary(joint: Path = JOINT) -> str:
 
 def summary_table(by_treebank: Dict[str, Tuple[Dict[str, List[Dict]], Dict[str, float]]]) -> str:
     """The README's table: every system on each treebank with results (but the shapes
-    that the frontier trains to convergence, which BENCHMARKS.md shows), and lstm_joint
+    and schedules that the frontier and train_time train to convergence, which
+    BENCHMARKS.md shows), and lstm_joint
     with FEATS restricted by UPOS (as the joint configs decode).
 
     by_treebank (Dict[str, Tuple[Dict[str, List[Dict]], Dict[str, float]]]): Per treebank
@@ -311,7 +326,7 @@ def summary_table(by_treebank: Dict[str, Tuple[Dict[str, List[Dict]], Dict[str, 
     rows = [head, "|" + "---|" * (len(keys) + 4)]
     for treebank, (runs, speeds) in by_treebank.items():
         for name, results in with_restricted(runs).items():
-            if name in SHAPE_SYSTEMS:
+            if name in SHAPE_SYSTEMS or name in SCHEDULE_SYSTEMS:
                 continue
             cells = [cell(values_of(results, key, scale), fmt) for _, key, fmt, scale in keys]
             speed = f"{speeds[name]:,.0f}" if name in speeds else ""

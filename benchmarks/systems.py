@@ -4,13 +4,14 @@ spaCy's from `spacy init config`), and the corpus it trains on."""
 import random
 import sys
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import typer
 from spacy import util
 from thinc.api import Config
 
 from .common import DATA, ROOT, TREEBANKS, run
+from .schedules import CANDIDATES, candidate_config
 
 # The systems of joint.py and the attributes each writes; ordered so that with --jobs 2
 # each of ours trains beside one of spaCy's.
@@ -25,6 +26,7 @@ SYSTEMS: Dict[str, Tuple[str, ...]] = {
     "spacy_pair_vectors": ("pos", "tag", "morph"),
     "lstm_accuracy": ("pos", "tag", "morph"),
     "lstm_depth1": ("pos", "tag", "morph"),
+    "lstm_warmup": ("pos", "tag", "morph"),
 }
 # The systems trained with every seed; the others with seed 0.
 HEADLINE = (
@@ -34,6 +36,7 @@ HEADLINE = (
     "spacy_pair_vectors",
     "lstm_accuracy",
     "lstm_depth1",
+    "lstm_warmup",
 )
 # Systems that read pretrained vectors: our shipped config (None: spaCy's) and the table.
 VECTORS = DATA / "vectors"
@@ -118,6 +121,16 @@ def single_target(target: str) -> Dict[str, object]:
 SINGLE_TARGET = {"lstm_upos": single_target("pos"), "lstm_xpos": single_target("tag")}
 # Cheaper shapes of the joint config (benchmarks/frontier.py), trained to convergence.
 SHAPE_SYSTEMS = {"lstm_depth1": {"components.lstm_tagger.model.depth": 1}}
+# The shipped config with a schedule and step budget of schedules.CANDIDATES (train_time.py),
+# trained to convergence: the run ends with its budget.
+SCHEDULE_SYSTEMS = {"lstm_warmup": "warmup_linear_0.004_5k"}
+
+
+def step_budget(system: str) -> Optional[int]:
+    """RETURNS (Optional[int]): The steps a system of SCHEDULE_SYSTEMS trains (its
+    schedule ends there), or None: patience decides."""
+    name = SCHEDULE_SYSTEMS.get(system)
+    return CANDIDATES[name][2] if name else None
 
 
 def write_config(system: str, treebank: str, out: Path, log_file: Path) -> Path:
@@ -142,8 +155,11 @@ def write_config(system: str, treebank: str, out: Path, log_file: Path) -> Path:
         overrides["training.logger.output_file"] = str(log_file)
         overrides.update(SINGLE_TARGET.get(system, {}))
         overrides.update(SHAPE_SYSTEMS.get(system, {}))
-        path = ROOT / "configs" / name.format(treebank=treebank)
-        config = util.load_config(path, overrides=overrides)
+        if system in SCHEDULE_SYSTEMS:
+            config = candidate_config(SCHEDULE_SYSTEMS[system], overrides)
+        else:
+            path = ROOT / "configs" / name.format(treebank=treebank)
+            config = util.load_config(path, overrides=overrides)
     config.to_disk(out)
     return out
 

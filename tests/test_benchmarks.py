@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import benchmarks
-from benchmarks import frontier, render, tag_speed, train_time
+from benchmarks import frontier, render, schedules, tag_speed, train_time
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted(info.name for info in pkgutil.iter_modules(benchmarks.__path__))
@@ -120,7 +120,7 @@ def test_train_time_candidates_resolve(tmp_path: Path) -> None:
     rate: it resolves, warms up from 0 and reaches 0 when its step budget does."""
     from spacy import util
 
-    for name, (_, steps, _) in train_time.CANDIDATES.items():
+    for name, (_, _, steps, _) in train_time.CANDIDATES.items():
         path = train_time.write_candidate(name, tmp_path)
         config = util.load_config(path, interpolate=True)
         assert config["training"]["max_steps"] == steps
@@ -128,7 +128,23 @@ def test_train_time_candidates_resolve(tmp_path: Path) -> None:
         if not isinstance(rate, float):  # thinc's schedules here are generators
             rates = [next(rate) for _ in range(steps + 1)]
             assert rates[0] == 0.0 and rates[steps] == 0.0
-            assert max(rates) == rates[train_time.WARMUP] > 0.0
+            assert max(rates) == rates[schedules.WARMUP] > 0.0
+
+
+def test_schedule_system_trains_its_candidate(tmp_path: Path) -> None:
+    """joint.py's schedule systems train their candidate's config, logged where joint.py
+    reads the log, and stop at its budget; the others keep the shared step cap."""
+    from spacy import util
+
+    from benchmarks import systems
+
+    for system, candidate in systems.SCHEDULE_SYSTEMS.items():
+        out = systems.write_config(system, "ewt", tmp_path / "c.cfg", tmp_path / "log.jsonl")
+        config = util.load_config(out)
+        assert config["training"]["optimizer"]["learn_rate"] == schedules.CANDIDATES[candidate][1]
+        assert config["training"]["logger"]["output_file"] == str(tmp_path / "log.jsonl")
+        assert systems.step_budget(system) == schedules.CANDIDATES[candidate][2]
+    assert systems.step_budget("lstm_joint") is None
 
 
 def test_train_time_section_renders_its_result_files(tmp_path: Path, monkeypatch) -> None:
@@ -145,15 +161,17 @@ def test_train_time_section_renders_its_result_files(tmp_path: Path, monkeypatch
     for system, secs in (("lstm_joint", 3000.0), ("spacy_pair", 700.0), ("spacy_pair", 800.0)):
         seed = len(list((tmp_path / "ewt").glob(f"{system}_s*.json")))
         result = {"system": system, "seed": seed, "dev": dev, "best_step": 4000}
-        result["train_seconds"] = secs
+        result.update(train_seconds=secs, total_train_seconds=secs + 100)
         (tmp_path / "ewt" / f"{system}_s{seed}.json").write_text(json.dumps(result))
     text = train_time.section(tmp_path)
     assert "- commit: `abc`;" in text
-    row = f"| {name} | warmup_linear 0.004 (warm-up 250) | 5,000 | 95.50 | 95.00 | 96.00 | 4,800 |"
-    assert row + " 1,300 | 1,400 |" in text
-    assert "| lstm_joint, converged (1 seeds, joint.py) | shipped | | 95.50 |" in text
-    assert "| spacy_pair, converged (2 seeds, joint.py) |" in text and "| 750 ± 71 |" in text
+    row = f"| {name} | ewt_joint.cfg | warmup_linear 0.004 (warm-up 250) | 5,000 | 95.50 | 95.00 |"
+    assert row + " 96.00 | 4,800 | 1,300 | 1,400 |" in text
+    joint = "| lstm_joint (1 seeds, joint.py) | ewt_joint.cfg | shipped | patience | 95.50 |"
+    assert joint + " 95.00 | 96.00 | 4,000 | 3,000 | 3,100 |" in text
+    assert "| spacy_pair (2 seeds, joint.py) |" in text and "| 750 ± 71 |" in text
     assert "≤ 2× spaCy's pair's mean (750 s), that is ≤ 1,500 s" in text
+    assert "- lstm_joint: **missed**, 3,000 s (+1,500 s)" in text
 
 
 def test_entry_point_sets_data_and_threads(tmp_path: Path) -> None:

@@ -1,0 +1,50 @@
+"""Learning-rate schedules with a step budget for the shipped configs: the candidates of
+train_time.py, and the config of each, shared by train_time.py (dev) and systems.py
+(joint.py's systems trained to convergence with one of them)."""
+
+import copy
+from typing import Dict, Optional, Tuple
+
+from spacy import util
+from thinc.api import Config
+
+from .common import ROOT
+
+WARMUP = 250
+
+
+def warmup_linear(rate: float, steps: int) -> Dict[str, object]:
+    """RETURNS (Dict[str, object]): thinc's warmup_linear schedule, from 0 to `rate` over
+    WARMUP steps, then down to 0 at `steps`."""
+    return {
+        "@schedules": "warmup_linear.v1",
+        "initial_rate": rate,
+        "warmup_steps": WARMUP,
+        "total_steps": steps,
+    }
+
+
+# Candidate: the shipped config (in configs/), the learning rate (a float: constant; a
+# dict: a schedule), the step budget, and other overrides of the config (dotted paths).
+CANDIDATES: Dict[str, Tuple[str, object, int, Dict[str, object]]] = {
+    "constant_5k": ("ewt_joint.cfg", 0.002, 5000, {}),
+    "warmup_linear_0.002_5k": ("ewt_joint.cfg", warmup_linear(0.002, 5000), 5000, {}),
+    "warmup_linear_0.004_5k": ("ewt_joint.cfg", warmup_linear(0.004, 5000), 5000, {}),
+}
+
+
+def candidate_config(name: str, overrides: Optional[Dict[str, object]] = None) -> Config:
+    """A candidate's training config: its shipped config with the candidate's learning
+    rate, step budget (`training.max_steps`) and overrides.
+
+    name (str): A name of CANDIDATES.
+    overrides (Optional[Dict[str, object]]): Further overrides (dotted paths), e.g. the
+        training log's file.
+    RETURNS (Config): The config, not interpolated.
+    """
+    base, rate, steps, edits = CANDIDATES[name]
+    config = util.load_config(ROOT / "configs" / base, overrides={**edits, **(overrides or {})})
+    # A schedule is a block, which an override (a value) cannot set.
+    config["training"]["optimizer"]["learn_rate"] = copy.deepcopy(rate)
+    config["training"]["max_steps"] = steps
+    return config
