@@ -30,6 +30,8 @@ CANDIDATES: Dict[str, Tuple[str, object, int, Dict[str, object]]] = {
     "constant_5k": ("ewt_joint.cfg", 0.002, 5000, {}),
     "warmup_linear_0.002_5k": ("ewt_joint.cfg", warmup_linear(0.002, 5000), 5000, {}),
     "warmup_linear_0.004_5k": ("ewt_joint.cfg", warmup_linear(0.004, 5000), 5000, {}),
+    "warmup_linear_0.004_8k": ("ewt_joint.cfg", warmup_linear(0.004, 8000), 8000, {}),
+    "warmup_linear_0.008_6k": ("ewt_joint.cfg", warmup_linear(0.008, 6000), 6000, {}),
 }
 
 
