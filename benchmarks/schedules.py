@@ -32,6 +32,21 @@ CANDIDATES: Dict[str, Tuple[str, object, int, Dict[str, object]]] = {
     "warmup_linear_0.004_5k": ("ewt_joint.cfg", warmup_linear(0.004, 5000), 5000, {}),
     "warmup_linear_0.004_8k": ("ewt_joint.cfg", warmup_linear(0.004, 8000), 8000, {}),
     "warmup_linear_0.008_6k": ("ewt_joint.cfg", warmup_linear(0.008, 6000), 6000, {}),
+    # Batches of near-equal lengths: the buffer sorted by length before batching holds
+    # 2,048 docs, not 256, so a batch fits more tokens and its docs fall into fewer
+    # groups of equal length (the fast path's unit of work).
+    "warmup_linear_0.004_8k_buffer2048": (
+        "ewt_joint.cfg",
+        warmup_linear(0.004, 8000),
+        8000,
+        {"training.batcher.buffer": 2048},
+    ),
+    "warmup_linear_0.004_6k_buffer2048": (
+        "ewt_joint.cfg",
+        warmup_linear(0.004, 6000),
+        6000,
+        {"training.batcher.buffer": 2048},
+    ),
 }
 
 

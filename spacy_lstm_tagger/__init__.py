@@ -16,12 +16,14 @@ from .layers.torch_module import RecurrentTagger
 from .pipeline.precision import make_inference_precision, set_inference_precision
 from .pipeline.scorer import make_tagger_scorer
 from .pipeline.tagger import LSTMTagger, make_lstm_tagger
+from .training.corpus import ReadOnceCorpus, create_corpus_reader
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CharEncoder",
     "LSTMTagger",
+    "ReadOnceCorpus",
     "RecurrentTagger",
     "__version__",
     "build_char_embed",
@@ -31,6 +33,7 @@ __all__ = [
     "build_lstm_tagger",
     "build_static_vectors",
     "build_word_char_embed",
+    "create_corpus_reader",
     "encoders",
     "make_inference_precision",
     "make_lstm_tagger",

@@ -192,8 +192,6 @@ class Errors(metaclass=ErrorsWithCodes):
     E106 = ("CharEmbed width must be even for kind 'lstm' (half per direction), "
             "got {width}.")
     E107 = "equal_length_groups needs the sequences longest first."
-    E108 = "the flat path is for inference only."
-    E110 = "The RecurrentTagger's flat layout is for inference only."
     E111 = ("The RecurrentTagger has no layers yet: call build(n_inputs, n_labels) "
             "(the spaCy component does this in initialize()).")
     E112 = "unknown inference precision {precision!r}. Choose one of: {valid}."
@@ -250,6 +248,9 @@ class Errors(metaclass=ErrorsWithCodes):
             "incompatible version of spacy-lstm-tagger. Retrain the pipeline with this "
             "version, or install the version of spacy-lstm-tagger that saved it.")
     E160 = "CharEmbed init_scale must be a number above 0, got {value!r}."
+    E161 = ("the corpus path of spacy-lstm-tagger.Corpus.v1 is None: set it in the config "
+            "([paths] train and dev) or on the command line, e.g. `--paths.train "
+            "corpus/train.spacy --paths.dev corpus/dev.spacy`.")
 
     # Command line (crossval, report)
     E200 = "Corpus file not found: {path}"

@@ -1,6 +1,7 @@
 """The inference fast paths (flat equal-length groups, the character cache) give the
 reference path's output; bfloat16 inference is opt-in and guarded."""
 
+import contextlib
 from typing import List
 
 import numpy
@@ -9,7 +10,7 @@ import spacy
 import torch
 from conftest import DEFAULT_TRAIN_DROPOUT, records_to_examples
 from spacy.tokens import Doc
-from thinc.api import Config
+from thinc.api import Config, set_dropout_rate
 
 from spacy_lstm_tagger import reference_paths, set_inference_precision
 from spacy_lstm_tagger.layers.char_module import CharEncoder
@@ -95,12 +96,82 @@ def test_character_fast_path_equals_packed_path() -> None:
     assert float((fast - reference).abs().max()) < 1e-6
 
 
-def test_flat_path_is_refused_in_training() -> None:
-    """The flat layout has no backward path of its own: training must not take it."""
-    module = RecurrentTagger("lstm", hidden_width=4)
-    module.build(n_inputs=3, n_labels=2)
-    with pytest.raises(ValueError, match=r"\[E110\]"):
-        module(torch.zeros(3, 3), torch.tensor([3]), flat=True)
+@pytest.mark.parametrize("rnn_type", ["lstm", "gru"])
+def test_flat_path_trains_as_packed_path(rnn_type: str) -> None:
+    """In training (dropout off, so both passes are deterministic) the flat path gives
+    the packed path's scores and the same gradients, for the inputs and every weight."""
+    torch.manual_seed(0)
+    module = RecurrentTagger(rnn_type, hidden_width=16, depth=2, dropout=0.0, word_dropout=0.0)
+    module.build(n_inputs=8, n_labels=5)
+    module.train()
+    padded, flat, order = padded_and_flat(LENGTHS, width=8)
+    target = torch.randn(sum(LENGTHS), 5)  # a fixed random gradient, in flat order
+    padded.requires_grad_()
+    scores = module(padded, torch.tensor(LENGTHS))
+    packed_scores = torch.cat([scores[i, : LENGTHS[i]] for i in order])
+    (packed_scores * target).sum().backward()
+    packed_grads = {name: p.grad.clone() for name, p in module.named_parameters()}
+    module.zero_grad()
+    flat.requires_grad_()
+    sorted_lengths = torch.tensor([LENGTHS[i] for i in order])
+    flat_scores = module(flat, sorted_lengths, flat=True)
+    (flat_scores * target).sum().backward()
+    assert float((flat_scores - packed_scores).detach().abs().max()) < 1e-5
+    d_padded = torch.cat([padded.grad[i, : LENGTHS[i]] for i in order])
+    assert float((flat.grad - d_padded).abs().max()) < 1e-5
+    for name, param in module.named_parameters():
+        torch.testing.assert_close(param.grad, packed_grads[name], atol=1e-4, rtol=1e-4)
+
+
+def test_character_fast_path_trains_as_packed_path() -> None:
+    """In training, forms grouped by length get the packed BiLSTM's gradients."""
+    torch.manual_seed(0)
+    encoder = CharEncoder("lstm", rows=64, char_width=8, width=16).train()
+    lengths = torch.tensor([20, 9, 9, 5, 3, 3, 3, 1])
+    chars = torch.randint(1, 64, (len(lengths), 20))
+    chars[torch.arange(20) >= lengths[:, None]] = 0
+    weights = torch.randn(len(lengths), 16)
+    grads = []
+    for context in (reference_paths, contextlib.nullcontext):
+        encoder.zero_grad()
+        with context():
+            (encoder.encode(chars, lengths) * weights).sum().backward()
+        grads.append({name: p.grad.clone() for name, p in encoder.named_parameters()})
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, atol=1e-5, rtol=1e-4)
+
+
+def test_training_step_fast_paths_equal_reference(trained_default_nlp, demo_records) -> None:
+    """A training pass of the shipped default model (a copy, dropout off) on its fast
+    paths gives the reference paths' scores, loss and weight gradients, for a batch with
+    an empty doc and docs of several lengths."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lstm_tagger")
+    nlp.from_bytes(trained_default_nlp.to_bytes())
+    pipe = nlp.get_pipe("lstm_tagger")
+    set_dropout_rate(pipe.model, 0.0)
+    records = [*demo_records[40:60], {"words": [], "tags": [], "pos": []}]
+    examples = records_to_examples(nlp, records)
+    wrapper = pipe.model.get_ref("output_layer").layers[0]
+    assert uses_flat_path(wrapper, is_train=True)
+    results = []
+    for context in (reference_paths, contextlib.nullcontext):
+        with context():
+            scores, backprop = pipe.model.begin_update([eg.predicted for eg in examples])
+            loss, d_scores = pipe.get_loss(examples, scores)
+            backprop(d_scores)
+        modules = torch_modules(pipe.model)
+        params = [(f"{i}.{n}", p) for i, m in enumerate(modules) for n, p in m.named_parameters()]
+        results.append((loss, scores, {n: p.grad.clone() for n, p in params}))
+        for _, param in params:
+            param.grad = None
+    (ref_loss, ref_scores, ref_grads), (loss, scores, grads) = results
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    for ref, got in zip(ref_scores, scores):
+        numpy.testing.assert_allclose(got, ref, atol=1e-5)
+    assert ref_grads.keys() == grads.keys() and grads
+    for name, grad in ref_grads.items():
+        torch.testing.assert_close(grads[name], grad, atol=1e-4, rtol=1e-3)
 
 
 def test_pipeline_fast_paths_equal_reference(trained_default_nlp, demo_records) -> None:

@@ -1,6 +1,7 @@
 """How a batch of sequences runs through a recurrent layer: packed (the reference
-path, used for training), or in groups of equal length (the fast path, used for
-inference: the same numbers, see `equal_length_groups`).
+path), or in groups of equal length (the fast path, where it pays: the same numbers
+and gradients, see `equal_length_groups`), in training and at inference alike. The
+character cache is a fast path of inference only.
 
 `reference_paths()` turns the fast paths off, to compare them with the reference.
 """
@@ -42,7 +43,7 @@ def equal_length_groups(lengths: torch.Tensor) -> List[Tuple[int, slice]]:
 
 
 def fast_paths_enabled(device: torch.device) -> bool:
-    """Whether inference on `device` may take the fast paths: by default on a CPU
+    """Whether a pass on `device` may take the fast paths: by default on a CPU
     (a GPU's cuDNN runs packed sequences natively). The character cache is then
     used at any thread count; grouping by length only where it pays
     (`equal_length_runs_pay`).

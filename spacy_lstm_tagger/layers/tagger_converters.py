@@ -1,6 +1,7 @@
 """The converters of the recurrent tagger's thinc layer: per-doc arrays to torch
-batches and back, padded for training (and encoders without a fast path) and flat
-for inference where grouping by length pays (see `paths.equal_length_runs_pay`)."""
+batches and back, flat (one doc after another, longest first) where grouping by length
+pays (see `paths.equal_length_runs_pay`), padded otherwise and for encoders without a
+fast path."""
 
 import threading
 from itertools import accumulate
@@ -10,7 +11,6 @@ import torch
 from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats2d
 
-from ..errors import Errors, LSTMTaggerError
 from ..threads import one_thread_if_forked
 from .paths import equal_length_runs_pay
 from .shim import get_module
@@ -31,17 +31,19 @@ def logits_only_ids() -> Set[int]:
     return _LOGITS_ONLY.ids
 
 
-def uses_flat_path(wrapper: Model) -> bool:
-    """Whether inference sends the torch module the docs' token vectors unpadded,
+def uses_flat_path(wrapper: Model, is_train: bool = False) -> bool:
+    """Whether the wrapper sends the torch module the docs' token vectors unpadded,
     one doc after another, longest first (`RecurrentTagger.forward` with
     `flat=True`): where grouping by length pays (`equal_length_runs_pay`), with an
-    encoder that has `forward_flat`.
+    encoder that has `forward_flat`. Training runs in float32, so a bfloat16
+    inference precision does not make training take it.
 
     wrapper (Model): The torch wrapper layer.
-    RETURNS (bool): Whether the flat path is used at inference.
+    is_train (bool): Whether this is a training pass.
+    RETURNS (bool): Whether the flat path is used.
     """
     module = get_module(wrapper)
-    low_precision = module.inference_dtype is not None
+    low_precision = module.inference_dtype is not None and not is_train
     pays = equal_length_runs_pay(wrapper.shims[0].device, low_precision)
     return pays and hasattr(module.encoder, "forward_flat")
 
@@ -80,13 +82,14 @@ def split_rows(flat: Any, lengths: Sequence[int]) -> List[Any]:
 def convert_inputs(
     model: Model, Xs: List[Floats2d], is_train: bool
 ) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], List[Floats2d]]]:
-    """Pad the per-doc token vectors into one (batch, max_length, width) tensor."""
+    """The per-doc token vectors as one torch batch: flat where grouping by length
+    pays (`uses_flat_path`), else padded into one (batch, max_length, width) tensor."""
     one_thread_if_forked()
     ops = model.ops
     device = model.shims[0].device
     lengths = [len(x) for x in Xs]
-    if not is_train and any(lengths) and uses_flat_path(model):
-        return _flat_inputs(ops, Xs, lengths, device)
+    if any(lengths) and uses_flat_path(model, is_train):
+        return _flat_inputs(ops, Xs, lengths, device, is_train)
     rows, cols = _scatter_index(ops.xp, lengths)
     # Every row gets at least one step: torch cannot pack an empty sequence, and
     # an empty doc's padding row is never read back.
@@ -105,16 +108,24 @@ def convert_inputs(
 
 
 def _flat_inputs(
-    ops: Any, Xs: List[Floats2d], lengths: List[int], device: torch.device
+    ops: Any, Xs: List[Floats2d], lengths: List[int], device: torch.device, is_train: bool
 ) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], List[Floats2d]]]:
     """The docs' token vectors one doc after another, longest first, unpadded;
     empty docs (last in that order) have no rows."""
     order = [i for i in longest_first(lengths) if lengths[i]]
     flat = ops.xp.concatenate([Xs[i] for i in order])
     sorted_lengths = torch.tensor([lengths[i] for i in order], dtype=torch.int64)
+    width = Xs[0].shape[1]
 
-    args = (xp2torch(flat, device=device), sorted_lengths)
-    return ArgsKwargs(args=args, kwargs={"flat": True}), _inference_only
+    def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:
+        d_flat = split_rows(torch2xp(d_inputs.args[0]), [lengths[i] for i in order])
+        d_Xs = [ops.alloc2f(0, width) for _ in lengths]  # empty docs: no rows
+        for i, d_doc in zip(order, d_flat):
+            d_Xs[i] = d_doc
+        return d_Xs
+
+    args = (xp2torch(flat, requires_grad=is_train, device=device), sorted_lengths)
+    return ArgsKwargs(args=args, kwargs={"flat": True}), backprop
 
 
 def normalizes(model: Model, is_train: bool) -> bool:
@@ -162,7 +173,7 @@ def unpad_outputs(
     ops = model.ops
     lengths = [len(x) for x in Xs]
     if logits.dim() == 2:
-        return _unflatten_outputs(probs, lengths)
+        return _unflatten_outputs(ops, logits, probs, lengths)
     rows, cols = _scatter_index(ops.xp, lengths)
     Y = split_rows(torch2xp(probs)[rows, cols], lengths)
 
@@ -177,17 +188,19 @@ def unpad_outputs(
 
 
 def _unflatten_outputs(
-    probs: torch.Tensor, lengths: List[int]
+    ops: Any, logits: torch.Tensor, probs: torch.Tensor, lengths: List[int]
 ) -> Tuple[List[Floats2d], Callable[[List[Floats2d]], ArgsKwargs]]:
-    """Per-doc arrays, in batch order, from the flat path's rows (longest first)."""
+    """Per-doc arrays, in batch order, from the flat path's rows (longest first), and
+    the backprop that passes the per-doc gradients to the logits in the flat order."""
     order = longest_first(lengths)
     docs = split_rows(torch2xp(probs), [lengths[i] for i in order])
     Y: List[Floats2d] = [None] * len(lengths)  # type: ignore[list-item]
     for i, doc_probs in zip(order, docs):
         Y[i] = doc_probs
-    return Y, _inference_only
 
+    def backprop(dY: List[Floats2d]) -> ArgsKwargs:
+        d_flat = ops.xp.concatenate([dY[i] for i in order if lengths[i]])
+        d_logits = xp2torch(ops.asarray2f(d_flat), device=logits.device)
+        return ArgsKwargs(args=((logits,),), kwargs={"grad_tensors": (d_logits,)})
 
-def _inference_only(gradient: Any) -> Any:
-    """The flat path's backprop: it is only taken when not training."""
-    raise LSTMTaggerError(Errors.E108)
+    return Y, backprop

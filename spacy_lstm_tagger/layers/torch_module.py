@@ -85,27 +85,26 @@ class RecurrentTagger(nn.Module):
             n_inputs); or with `flat`, the sequences' vectors one after another,
             longest first, shape (n_tokens, n_inputs).
         lengths (torch.Tensor): int64 CPU tensor of sequence lengths, each >= 1.
-        flat (bool): Take the flat layout (inference only; the encoder must have
-            `forward_flat`).
+        flat (bool): Take the flat layout (the encoder must have `forward_flat`).
         RETURNS (torch.Tensor): Label logits in the layout of X: padded (rows past
             a sequence's length are padding) or flat.
         """
         if self.encoder is None or self.output is None:
             raise LSTMTaggerError(Errors.E111)
-        if flat:
-            if self.training:
-                raise LSTMTaggerError(Errors.E110)
-            with self._inference_precision(X):
-                return self.output(self.encoder.forward_flat(X, lengths)).float()
         if self.training and self.word_dropout > 0.0 and self.dropout.p > 0.0:
-            keep = torch.rand(X.shape[:2], device=X.device) >= self.word_dropout
+            # One draw per token: the last dimension is the vector.
+            keep = torch.rand(X.shape[:-1], device=X.device) >= self.word_dropout
             X = X * keep.unsqueeze(-1).to(X.dtype)
-        # Packing keeps padding out of both directions, so a sequence's scores do
-        # not depend on its batch-mates.
-        packed = pack_padded_sequence(
-            self.dropout(X), lengths, batch_first=True, enforce_sorted=is_sorted(lengths)
-        )
+        X = self.dropout(X)
         with self._inference_precision(X):
+            if flat:
+                hidden = self.encoder.forward_flat(X, lengths)
+                return self.output(self.dropout(hidden)).float()
+            # Packing keeps padding out of both directions, so a sequence's scores do
+            # not depend on its batch-mates.
+            packed = pack_padded_sequence(
+                X, lengths, batch_first=True, enforce_sorted=is_sorted(lengths)
+            )
             hidden = self.encoder(packed)
             # Project the packed rows only: padding never reaches the output layer.
             scores = hidden._replace(data=self.output(self.dropout(hidden.data)).float())
