@@ -19,6 +19,7 @@ from . import (
     partial_annotation,
     speed,
     tag_speed,
+    train_steps,
     train_time,
     vectors_render,
 )
@@ -46,6 +47,7 @@ SECTIONS: List[Tuple[str, Callable[[], Optional[str]]]] = [
     ("speed", speed.speed_section),
     ("frontier", frontier.section),
     ("train-time", train_time.section),
+    ("train-steps", train_steps.section),
     ("long-docs", long_docs.section),
     ("tag-speed", tag_speed.section),
     ("partial-annotation", partial_annotation.section),

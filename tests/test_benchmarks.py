@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import benchmarks
-from benchmarks import frontier, render, schedules, tag_speed, train_time
+from benchmarks import frontier, render, schedules, tag_speed, train_steps, train_time
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted(info.name for info in pkgutil.iter_modules(benchmarks.__path__))
@@ -172,6 +172,22 @@ def test_train_time_section_renders_its_result_files(tmp_path: Path, monkeypatch
     assert "| spacy_pair (2 seeds, joint.py) |" in text and "| 750 ± 71 |" in text
     assert "≤ 2× spaCy's pair's mean (750 s), that is ≤ 1,500 s" in text
     assert "- lstm_joint: **missed**, 3,000 s (+1,500 s)" in text
+
+
+def test_train_steps_section_renders_the_latest_file(tmp_path: Path) -> None:
+    """The latest result file's variants, with tokens/s against packed, buffer 256."""
+    assert train_steps.section(tmp_path) is None
+    results = {
+        "packed, buffer 256": {"s_per_step": 0.2, "tokens_per_s": 5000.0, "tokens_per_step": 1000},
+        "fast, buffer 2048": {"s_per_step": 0.16, "tokens_per_s": 8000.0, "tokens_per_step": 1280},
+    }
+    meta = {"commit": "abc", "repeats": 3, "steps": 60}
+    (tmp_path / "20260101-000000.json").write_text(json.dumps({"meta": {}, "results": {}}))
+    (tmp_path / "20260102-000000.json").write_text(json.dumps({"meta": meta, "results": results}))
+    text = train_steps.section(tmp_path)
+    assert "first 60 batches" in text and "median of 3" in text and "- commit: `abc`" in text
+    assert "| packed, buffer 256 | 200 | 1,000 | 5,000 | 1.00× |" in text
+    assert "| fast, buffer 2048 | 160 | 1,280 | 8,000 | 1.60× |" in text
 
 
 def test_entry_point_sets_data_and_threads(tmp_path: Path) -> None:

@@ -1,14 +1,15 @@
 """A training corpus read once: spaCy's `Corpus` that keeps the reference docs in memory.
 
-spaCy's training loop calls the corpus once an epoch (and the dev corpus at every
-evaluation), and `spacy.Corpus.v1` reads the `.spacy` file again each time. Reading is
-dear: every doc's user data is unpacked with `srsly.msgpack_loads`, which looks up
-catalogue's entry points on each call. On UD English EWT (12,544 sentences) a read takes
-about 4.7 s, a fifth of an epoch of the joint model's training on one CPU thread. This
-reader reads the file (and splits it into sentences with `gold_preproc`) on the first
-call only; every call still makes new `Example`s with new predicted docs, so nothing a
-component writes in one epoch is seen in the next, and the examples (and so training,
-seed for seed) are those of `spacy.Corpus.v1`.
+`spacy train` calls the training corpus three times while it initializes the pipeline,
+and the dev corpus at every evaluation, and `spacy.Corpus.v1` reads the `.spacy` file
+again on every call. Reading is dear: every doc's user data is unpacked with
+`srsly.msgpack_loads`, which looks up catalogue's entry points on each call, and
+`gold_preproc` cuts every doc into sentences again. A read of UD English EWT's training
+set (12,544 sentences) takes about 4.7 s on one CPU thread. This reader reads the file
+(and cuts it into sentences) on its first call for a vocab only. Every call still makes
+new `Example`s with new predicted docs, so nothing a component writes on one call's docs
+is seen on the next, and the examples (and so training, seed for seed) are those of
+`spacy.Corpus.v1`.
 """
 
 from pathlib import Path
