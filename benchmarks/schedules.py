@@ -25,8 +25,9 @@ def warmup_linear(rate: float, steps: int) -> Dict[str, object]:
 
 
 # Candidate: the shipped config (in configs/), the learning rate (a float: constant; a
-# dict: a schedule), the step budget, and other overrides of the config (dotted paths).
-CANDIDATES: Dict[str, Tuple[str, object, int, Dict[str, object]]] = {
+# dict: a schedule), the step budget (None: the config's patience and max_steps), and
+# other overrides of the config (dotted paths).
+CANDIDATES: Dict[str, Tuple[str, object, Optional[int], Dict[str, object]]] = {
     "constant_5k": ("ewt_joint.cfg", 0.002, 5000, {}),
     "warmup_linear_0.002_5k": ("ewt_joint.cfg", warmup_linear(0.002, 5000), 5000, {}),
     "warmup_linear_0.004_5k": ("ewt_joint.cfg", warmup_linear(0.004, 5000), 5000, {}),
@@ -47,12 +48,14 @@ CANDIDATES: Dict[str, Tuple[str, object, int, Dict[str, object]]] = {
         6000,
         {"training.batcher.buffer": 2048},
     ),
+    # The shipped schedule and patience, with the larger buffer.
+    "constant_buffer2048": ("ewt_joint.cfg", 0.002, None, {"training.batcher.buffer": 2048}),
 }
 
 
 def candidate_config(name: str, overrides: Optional[Dict[str, object]] = None) -> Config:
     """A candidate's training config: its shipped config with the candidate's learning
-    rate, step budget (`training.max_steps`) and overrides.
+    rate, step budget (`training.max_steps`, if it has one) and overrides.
 
     name (str): A name of CANDIDATES.
     overrides (Optional[Dict[str, object]]): Further overrides (dotted paths), e.g. the
@@ -63,5 +66,6 @@ def candidate_config(name: str, overrides: Optional[Dict[str, object]] = None) -
     config = util.load_config(ROOT / "configs" / base, overrides={**edits, **(overrides or {})})
     # A schedule is a block, which an override (a value) cannot set.
     config["training"]["optimizer"]["learn_rate"] = copy.deepcopy(rate)
-    config["training"]["max_steps"] = steps
+    if steps is not None:
+        config["training"]["max_steps"] = steps
     return config

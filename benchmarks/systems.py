@@ -26,7 +26,7 @@ SYSTEMS: Dict[str, Tuple[str, ...]] = {
     "spacy_pair_vectors": ("pos", "tag", "morph"),
     "lstm_accuracy": ("pos", "tag", "morph"),
     "lstm_depth1": ("pos", "tag", "morph"),
-    "lstm_warmup": ("pos", "tag", "morph"),
+    "lstm_buffer2048": ("pos", "tag", "morph"),
 }
 # The systems trained with every seed; the others with seed 0.
 HEADLINE = (
@@ -36,7 +36,7 @@ HEADLINE = (
     "spacy_pair_vectors",
     "lstm_accuracy",
     "lstm_depth1",
-    "lstm_warmup",
+    "lstm_buffer2048",
 )
 # Systems that read pretrained vectors: our shipped config (None: spaCy's) and the table.
 VECTORS = DATA / "vectors"
@@ -121,14 +121,14 @@ def single_target(target: str) -> Dict[str, object]:
 SINGLE_TARGET = {"lstm_upos": single_target("pos"), "lstm_xpos": single_target("tag")}
 # Cheaper shapes of the joint config (benchmarks/frontier.py), trained to convergence.
 SHAPE_SYSTEMS = {"lstm_depth1": {"components.lstm_tagger.model.depth": 1}}
-# The shipped config with a schedule and step budget of schedules.CANDIDATES (train_time.py),
-# trained to convergence: the run ends with its budget.
-SCHEDULE_SYSTEMS = {"lstm_warmup": "warmup_linear_0.004_5k"}
+# The shipped config with the training settings of a candidate of schedules.CANDIDATES
+# (train_time.py), trained to convergence: to its step budget, or by patience.
+SCHEDULE_SYSTEMS = {"lstm_buffer2048": "constant_buffer2048"}
 
 
 def step_budget(system: str) -> Optional[int]:
     """RETURNS (Optional[int]): The steps a system of SCHEDULE_SYSTEMS trains (its
-    schedule ends there), or None: patience decides."""
+    schedule ends there), or None: patience decides (and joint.py's step cap)."""
     name = SCHEDULE_SYSTEMS.get(system)
     return CANDIDATES[name][2] if name else None
 

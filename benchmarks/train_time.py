@@ -45,13 +45,25 @@ def write_candidate(name: str, work: Path) -> Path:
     return out
 
 
+def budget_of(name: str) -> int:
+    """RETURNS (int): A candidate's step budget; without one, its config's max_steps
+    (patience stops it first)."""
+    steps = CANDIDATES[name][2]
+    return steps if steps is not None else candidate_config(name)["training"]["max_steps"]
+
+
+def steps_text(steps: Optional[int]) -> str:
+    """RETURNS (str): A step budget as the tables show it."""
+    return "patience" if steps is None else f"{steps:,}"
+
+
 def dev(
     names: List[str] = typer.Argument(None, help="Only these candidates, in this order"),
     jobs: int = typer.Option(1, help="Trainings at once (one thread each)"),
     work: Path = typer.Option(WORK / "train_time", help="Scratch folder"),
 ) -> None:
     """Train every candidate (or each one named) that has no line yet in DEV_FILE."""
-    table = {n: (str(write_candidate(n, work)), [], CANDIDATES[n][2]) for n in CANDIDATES}
+    table = {n: (str(write_candidate(n, work)), [], budget_of(n)) for n in CANDIDATES}
     ablate_table(DEV_FILE, table, names, jobs, work, "train_time", "candidates")
 
 
@@ -78,7 +90,7 @@ def converged_rows(runs: Dict[str, List[Dict]]) -> List[str]:
         total = cell([r["total_train_seconds"] for r in seeds], "{:,.0f}")
         if name in SCHEDULE_SYSTEMS:
             base, rate, budget, _ = CANDIDATES[SCHEDULE_SYSTEMS[name]]
-            how_trained = [base, rate_text(rate), f"{budget:,}"]
+            how_trained = [base, rate_text(rate), steps_text(budget)]
         else:
             config = "spaCy's" if name.startswith("spacy") else "ewt_joint.cfg"
             how_trained = [config, "shipped", "patience"]
@@ -102,7 +114,8 @@ def time_table(lines: Dict[str, Dict], runs: Dict[str, List[Dict]]) -> str:
             continue
         devs = [f"{100 * line['dev'][k]:.2f}" for _, k in DEV_KEYS]
         extra = "".join(f", `{k} {v}`" for k, v in edits.items())
-        cells = [name, base, rate_text(rate) + extra, f"{steps:,}", *devs, f"{line['step']:,}"]
+        cells = [name, base, rate_text(rate) + extra, steps_text(steps), *devs]
+        cells.append(f"{line['step']:,}")
         cells += [f"{line['best_s']:,}", f"{line['wall_s']:,}"]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows + converged_rows(runs))
