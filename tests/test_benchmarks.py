@@ -150,6 +150,11 @@ def test_schedule_system_trains_its_candidate(tmp_path: Path) -> None:
         assert config["training"]["optimizer"]["learn_rate"] == schedules.CANDIDATES[candidate][1]
         assert config["training"]["logger"]["output_file"] == str(tmp_path / "log.jsonl")
         assert systems.step_budget(system) == schedules.CANDIDATES[candidate][2]
+        for dotted, value in schedules.CANDIDATES[candidate][3].items():
+            section = config
+            for part in dotted.split("."):
+                section = section[part]
+            assert section == value
     assert systems.step_budget("lstm_joint") is None
 
 
