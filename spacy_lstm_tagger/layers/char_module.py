@@ -99,7 +99,9 @@ class CharEncoder(nn.Module):
             # Padding positions must not win the max.
             pad = (chars == 0).unsqueeze(1)
             return features.masked_fill(pad, -1.0).max(dim=2).values
-        if equal_length_runs_pay(embedded.device) and is_sorted(lengths):
+        # At inference only: in training, grouped forms were slower than packed ones
+        # (benchmarks.train_steps), unlike grouped docs in the tagger's encoder.
+        if not self.training and equal_length_runs_pay(embedded.device) and is_sorted(lengths):
             return self._encode_by_length(embedded, lengths)
         packed = pack_padded_sequence(
             embedded, lengths, batch_first=True, enforce_sorted=is_sorted(lengths)
