@@ -95,7 +95,7 @@ def converged_rows(runs: Dict[str, List[Dict]]) -> List[str]:
             config = "spaCy's" if name.startswith("spacy") else "ewt_joint.cfg"
             how_trained = [config, "shipped", "patience"]
         cells = [f"{name} ({len(seeds)} seeds, joint.py)", *how_trained, *devs, steps, secs]
-        rows.append("| " + " | ".join([*cells, total]) + " |")
+        rows.append("| " + " | ".join([*cells, total]) + " | |")
     return rows
 
 
@@ -105,8 +105,8 @@ def time_table(lines: Dict[str, Dict], runs: Dict[str, List[Dict]]) -> str:
     the rows trained to convergence (`converged_rows`)."""
     rows = [
         "| run | config | learning rate | steps | dev UPOS | dev XPOS | dev FEATS "
-        "| best step | s to best dev | wall s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| best step | s to best dev | wall s | commit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, (base, rate, steps, edits) in CANDIDATES.items():
         line = lines.get(name)
@@ -116,7 +116,8 @@ def time_table(lines: Dict[str, Dict], runs: Dict[str, List[Dict]]) -> str:
         extra = "".join(f", `{k} {v}`" for k, v in edits.items())
         cells = [name, base, rate_text(rate) + extra, steps_text(steps), *devs]
         cells.append(f"{line['step']:,}")
-        cells += [f"{line['best_s']:,}", f"{line['wall_s']:,}"]
+        commit = str(line.get("meta", {}).get("commit", "not recorded"))[:7]
+        cells += [f"{line['best_s']:,}", f"{line['wall_s']:,}", f"`{commit}`"]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows + converged_rows(runs))
 
@@ -155,8 +156,11 @@ def section(joint: Path = JOINT) -> Optional[str]:
             "## Training time: schedules and step budgets, EWT dev\n",
             "Each run is a config of `configs/` with the learning rate and step budget shown (the "
             "run ends when its budget does), seed 0, full EWT train, one torch thread (two "
-            "runs at once on 2 cores), best dev of the run. s to best dev: from the start of "
-            "`spacy train` until model-best was written. The last rows are trained to "
+            "runs at once on 2 cores). Dev accuracies: model-best's (the best weighted dev "
+            "score, as spaCy keeps it); best step: the first evaluation with the run's best "
+            "dev UPOS; s to best dev: from the start of `spacy train` until model-best was "
+            "written. The commit says which code trained: from `f906f03` on, training groups "
+            "the docs by length at one thread (until `b9ce3c3`, the character forms too). The last rows are trained to "
             "convergence by the joint benchmark (its EWT table has their test scores): the "
             "shipped config and spaCy's pair with patience, a candidate to its budget. One "
             "seed screens; a candidate that holds must be trained over seeds before a "

@@ -177,9 +177,9 @@ def test_train_time_section_renders_its_result_files(tmp_path: Path, monkeypatch
     text = train_time.section(tmp_path)
     assert "- commit: `abc`;" in text
     row = f"| {name} | ewt_joint.cfg | warmup_linear 0.004 (warm-up 250) | 5,000 | 95.50 | 95.00 |"
-    assert row + " 96.00 | 4,800 | 1,300 | 1,400 |" in text
+    assert row + " 96.00 | 4,800 | 1,300 | 1,400 | `abc` |" in text
     joint = "| lstm_joint (1 seeds, joint.py) | ewt_joint.cfg | shipped | patience | 95.50 |"
-    assert joint + " 95.00 | 96.00 | 4,000 | 3,000 | 3,100 |" in text
+    assert joint + " 95.00 | 96.00 | 4,000 | 3,000 | 3,100 | |" in text
     assert "| spacy_pair (2 seeds, joint.py) |" in text and "| 750 ± 71 |" in text
     assert "≤ 2× spaCy's pair's mean (750 s), that is ≤ 1,500 s" in text
     assert "- lstm_joint: **missed**, 3,000 s (+1,500 s)" in text
