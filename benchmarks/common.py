@@ -262,3 +262,10 @@ def write_json(path: Path, data: Dict) -> None:
     """Write a result file (indented JSON, a final newline)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def latest_json(folder: Path) -> Optional[Dict]:
+    """RETURNS (Optional[Dict]): The latest of a folder's result files (DATE.json, so
+    the last by name), None without one."""
+    files = sorted(folder.glob("*.json"))
+    return json.loads(files[-1].read_text()) if files else None

@@ -22,7 +22,16 @@ from typing import Dict, List, Optional, Tuple
 
 import typer
 
-from .common import DATA, RESULTS, ROOT, last_json, metadata, peak_rss_mb, write_json
+from .common import (
+    DATA,
+    RESULTS,
+    ROOT,
+    last_json,
+    latest_json,
+    metadata,
+    peak_rss_mb,
+    write_json,
+)
 from .joint_render import recorded
 
 RUNS: Dict[str, Dict] = {
@@ -214,10 +223,9 @@ def table(results: Dict[str, Dict]) -> str:
 def section(runs: Path = RESULT_DIR) -> Optional[str]:
     """RETURNS (Optional[str]): The `tag-speed` section of BENCHMARKS.md from the latest
     result file, None without one."""
-    files = sorted(runs.glob("*.json"))
-    if not files:
+    data = latest_json(runs)
+    if data is None:
         return None
-    data = json.loads(files[-1].read_text())
     meta = data["meta"]
     keys = ("commit", "date", "machine", "command")
     return "\n".join(

@@ -14,7 +14,6 @@ same padded size.
 """
 
 import copy
-import json
 import random
 import statistics
 import time
@@ -24,7 +23,7 @@ from typing import Dict, List, Optional
 
 import typer
 
-from .common import RESULTS, ROOT, WORK, convert, metadata, write_json
+from .common import RESULTS, ROOT, WORK, convert, latest_json, metadata, write_json
 from .joint_render import recorded
 
 RESULT_DIR = RESULTS / "train_steps"
@@ -118,10 +117,9 @@ def table(results: Dict[str, Dict[str, float]]) -> str:
 def section(runs: Path = RESULT_DIR) -> Optional[str]:
     """RETURNS (Optional[str]): The `train-steps` section of BENCHMARKS.md from the latest
     result file; None without one."""
-    files = sorted(runs.glob("*.json"))
-    if not files:
+    data = latest_json(runs)
+    if data is None:
         return None
-    data = json.loads(files[-1].read_text())
     meta = data["meta"]
     keys = ("commit", "date", "machine", "command")
     return "\n".join(

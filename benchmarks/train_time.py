@@ -160,9 +160,10 @@ def section(joint: Path = JOINT) -> Optional[str]:
             "score, as spaCy keeps it); best step: the first evaluation with the run's best "
             "dev UPOS; s to best dev: from the start of `spacy train` until model-best was "
             "written. The commit says which code trained: from `f906f03` on, training groups "
-            "the docs by length at one thread (until `b9ce3c3`, the character forms too). The last rows are trained to "
-            "convergence by the joint benchmark (its EWT table has their test scores): the "
-            "shipped config and spaCy's pair with patience, a candidate to its budget. One "
+            "the docs by length at one thread (until `b9ce3c3`, the character forms too). "
+            "The last rows are trained to convergence by the joint benchmark (its EWT table "
+            "has their test scores): the shipped config and spaCy's pair with patience, a "
+            "candidate to its budget. One "
             "seed screens; a candidate that holds must be trained over seeds before a "
             "shipped config takes it.\n",
             f"- {how(metas)}\n",
