@@ -89,8 +89,9 @@ def converged_rows(runs: Dict[str, List[Dict]]) -> List[str]:
         secs = cell([r["train_seconds"] for r in seeds], "{:,.0f}")
         total = cell([r["total_train_seconds"] for r in seeds], "{:,.0f}")
         if name in SCHEDULE_SYSTEMS:
-            base, rate, budget, _ = CANDIDATES[SCHEDULE_SYSTEMS[name]]
-            how_trained = [base, rate_text(rate), steps_text(budget)]
+            base, rate, budget, edits = CANDIDATES[SCHEDULE_SYSTEMS[name]]
+            extra = "".join(f", `{k} {v}`" for k, v in edits.items())
+            how_trained = [base, rate_text(rate) + extra, steps_text(budget)]
         else:
             config = "spaCy's" if name.startswith("spacy") else "ewt_joint.cfg"
             how_trained = [config, "shipped", "patience"]
