@@ -24,7 +24,7 @@ from typing import Dict, List, Optional
 import typer
 
 from .common import RESULTS, ROOT, WORK, convert, latest_json, metadata, write_json
-from .joint_render import recorded
+from .joint_render import how
 
 RESULT_DIR = RESULTS / "train_steps"
 STEPS = 60
@@ -121,7 +121,6 @@ def section(runs: Path = RESULT_DIR) -> Optional[str]:
     if data is None:
         return None
     meta = data["meta"]
-    keys = ("commit", "date", "machine", "command")
     return "\n".join(
         [
             "## Training steps: packed and fast paths, EWT train\n",
@@ -132,8 +131,7 @@ def section(runs: Path = RESULT_DIR) -> Optional[str]:
             "`reference_paths()`; fast: the default at one thread. buffer: the batcher's "
             "`buffer` (docs sorted by length before they are cut into batches of 2,000 padded "
             "tokens).\n",
-            *(f"- {key}: {recorded([meta.get(key)])}" for key in keys),
-            "",
+            f"- {how([meta])}\n",
             table(data["results"]),
         ]
     )

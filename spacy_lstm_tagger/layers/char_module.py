@@ -100,7 +100,7 @@ class CharEncoder(nn.Module):
             pad = (chars == 0).unsqueeze(1)
             return features.masked_fill(pad, -1.0).max(dim=2).values
         # At inference only: in training, grouped forms were slower than packed ones
-        # (benchmarks.train_steps), unlike grouped docs in the tagger's encoder.
+        # (a probe at one thread on EWT train), unlike grouped docs in the tagger.
         if not self.training and equal_length_runs_pay(embedded.device) and is_sorted(lengths):
             return self._encode_by_length(embedded, lengths)
         packed = pack_padded_sequence(

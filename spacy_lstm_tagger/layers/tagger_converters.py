@@ -57,6 +57,19 @@ def longest_first(lengths: Sequence[int]) -> List[int]:
     return sorted(range(len(lengths)), key=lambda i: -lengths[i])
 
 
+def in_batch_order(parts: Sequence[Any], order: Sequence[int], out: List[Any]) -> List[Any]:
+    """Put per-doc pieces in the flat path's order back in batch order.
+
+    parts (Sequence[Any]): One piece per doc of `order`, in that order.
+    order (Sequence[int]): The docs' batch indices, in the flat order (`longest_first`).
+    out (List[Any]): One slot per doc of the batch; those not in `order` keep theirs.
+    RETURNS (List[Any]): out, filled.
+    """
+    for i, part in zip(order, parts):
+        out[i] = part
+    return out
+
+
 def _scatter_index(xp: Any, lengths: Sequence[int]) -> Tuple[Any, Any]:
     """Row and column of each token in the padded (batch, max_length) grid, so a
     batch is padded and unpadded with one indexing operation, not a loop."""
@@ -119,10 +132,8 @@ def _flat_inputs(
 
     def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:
         d_flat = split_rows(torch2xp(d_inputs.args[0]), [lengths[i] for i in order])
-        d_Xs = [ops.alloc2f(0, width) for _ in lengths]  # empty docs: no rows
-        for i, d_doc in zip(order, d_flat):
-            d_Xs[i] = d_doc
-        return d_Xs
+        # Empty docs are not in `order`: they get no rows.
+        return in_batch_order(d_flat, order, [ops.alloc2f(0, width) for _ in lengths])
 
     args = (xp2torch(flat, requires_grad=is_train, device=device), sorted_lengths)
     return ArgsKwargs(args=args, kwargs={"flat": True}), backprop
@@ -194,9 +205,7 @@ def _unflatten_outputs(
     the backprop that passes the per-doc gradients to the logits in the flat order."""
     order = longest_first(lengths)
     docs = split_rows(torch2xp(probs), [lengths[i] for i in order])
-    Y: List[Floats2d] = [None] * len(lengths)  # type: ignore[list-item]
-    for i, doc_probs in zip(order, docs):
-        Y[i] = doc_probs
+    Y = in_batch_order(docs, order, [None] * len(lengths))
 
     def backprop(dY: List[Floats2d]) -> ArgsKwargs:
         d_flat = ops.xp.concatenate([dY[i] for i in order if lengths[i]])
