@@ -231,9 +231,11 @@ def now() -> str:
 def metadata(module: Optional[str] = None) -> Dict[str, object]:
     """RETURNS (Dict[str, object]): What a result file records of how it was made:
     commit (with '+dirty'), the changed files if any, date, machine, and the command
-    (`python -m benchmarks.MODULE` and this process's arguments)."""
+    (`python -m benchmarks.MODULE` and this process's arguments), and the load average
+    (1, 5, 15 minutes) when it was written, this run's own processes included."""
     changed = dirty_files()
     meta: Dict[str, object] = {"commit": git_commit(), "date": now(), "machine": machine()}
+    meta["load_average"] = [round(load, 2) for load in os.getloadavg()]
     if changed:
         meta["dirty_files"] = changed[:50]
     if module:
