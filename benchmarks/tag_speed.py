@@ -70,7 +70,8 @@ def make_corpus(data: Path, work: Path, copies: int) -> Path:
     """The raw sentences of EWT train, `copies` times over, in N_SHARDS text files and in
     one big file, one sentence a line."""
     corpus = work / "corpus"
-    stamp = work / "big" / f"copies{copies}"
+    # Beside the input folders, not in one: `tag` would take it for an input file.
+    stamp = work / f".corpus_copies{copies}"
     if stamp.exists():
         return corpus
     corpus.mkdir(parents=True, exist_ok=True)
@@ -85,7 +86,8 @@ def make_corpus(data: Path, work: Path, copies: int) -> Path:
     (work / "one" / "one.txt").write_text(texts[0] + "\n", encoding="utf8")
     (work / "big").mkdir(exist_ok=True)
     (work / "big" / "all.txt").write_text("\n".join(texts) + "\n", encoding="utf8")
-    for old in stamp.parent.glob("copies*"):
+    # The stamps of other copy counts, and of older versions (in big/, an input there).
+    for old in [*work.glob(".corpus_copies*"), *(work / "big").glob("copies*")]:
         old.unlink()
     stamp.touch()
     return corpus
