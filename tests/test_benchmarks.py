@@ -72,6 +72,19 @@ def test_tag_speed_section_renders_its_latest_result_file(tmp_path: Path) -> Non
     assert tag_speed.section(tmp_path / "none") is None
 
 
+def test_tag_speed_corpus_folders_hold_only_the_text(tmp_path: Path) -> None:
+    """tag reads every file of an input folder: the big file's folder holds that file
+    alone, also when the corpus is made again with another number of copies."""
+    conllu = "# text = A b.\n1\tA\n2\tb\n3\t.\n\n# text = C.\n1\tC\n2\t.\n\n"
+    (tmp_path / "en_ewt-ud-train.conllu").write_text(conllu, encoding="utf8")
+    work = tmp_path / "work"
+    for copies in (2, 3):
+        corpus = tag_speed.make_corpus(tmp_path, work, copies)
+        assert sorted(p.name for p in (work / "big").iterdir()) == ["all.txt"]
+        assert (work / "big" / "all.txt").read_text().split("\n")[:-1] == ["A b.", "C."] * copies
+        assert {p.name for p in corpus.iterdir()} == {f"part{i}.txt" for i in range(8)}
+
+
 def test_frontier_section_renders_its_result_files(tmp_path: Path, monkeypatch) -> None:
     """Made-up result files: words/s against spaCy's pair timed beside it and against the
     shipped shape through the pair, dev accuracy against the shipped shape, and blank cells
