@@ -27,6 +27,7 @@ SYSTEMS: Dict[str, Tuple[str, ...]] = {
     "lstm_accuracy": ("pos", "tag", "morph"),
     "lstm_depth1": ("pos", "tag", "morph"),
     "lstm_buffer2048": ("pos", "tag", "morph"),
+    "lstm_warmup8k": ("pos", "tag", "morph"),
 }
 # The systems trained with every seed; the others with seed 0.
 HEADLINE = (
@@ -37,6 +38,7 @@ HEADLINE = (
     "lstm_accuracy",
     "lstm_depth1",
     "lstm_buffer2048",
+    "lstm_warmup8k",
 )
 # Systems that read pretrained vectors: our shipped config (None: spaCy's) and the table.
 VECTORS = DATA / "vectors"
@@ -123,7 +125,10 @@ SINGLE_TARGET = {"lstm_upos": single_target("pos"), "lstm_xpos": single_target("
 SHAPE_SYSTEMS = {"lstm_depth1": {"components.lstm_tagger.model.depth": 1}}
 # The shipped config with the training settings of a candidate of schedules.CANDIDATES
 # (train_time.py), trained to convergence: to its step budget, or by patience.
-SCHEDULE_SYSTEMS = {"lstm_buffer2048": "constant_buffer2048"}
+SCHEDULE_SYSTEMS = {
+    "lstm_buffer2048": "constant_buffer2048",
+    "lstm_warmup8k": "warmup_linear_0.004_8k_buffer2048",
+}
 
 
 def step_budget(system: str) -> Optional[int]:
