@@ -222,9 +222,33 @@ def table(results: Dict[str, Dict]) -> str:
     return "\n".join(rows)
 
 
+def history(runs: Path) -> str:
+    """RETURNS (str): Every recorded run's local n_process 2 against 1 (the machine's
+    speed varies from run to run, so the latest alone does not tell the spread)."""
+    rows = [
+        "Every recorded run, local n_process 2 against 1 (words/s, wall):\n",
+        "| date | commit | load average at start, end | n_process 1, 8 files | 8 files "
+        "| one big file |",
+        "|---|---|---|---|---|---|",
+    ]
+    for path in sorted(runs.glob("*.json")):
+        data = json.loads(path.read_text())
+        meta, results = data["meta"], data["results"]
+        ratios = []
+        for suffix in ("", f", {BIG}"):
+            one, two = (results[f"local, n_process {n}{suffix}"]["words_per_s"] for n in (1, 2))
+            ratios.append(f"{two / one:.2f}x")
+        rows.append(
+            f"| {meta.get('date', '')} | `{str(meta.get('commit', ''))[:7]}` "
+            f"| {meta.get('load_average', 'not recorded')} "
+            f"| {results['local, n_process 1']['words_per_s']:,.0f} | {' | '.join(ratios)} |"
+        )
+    return "\n".join(rows)
+
+
 def section(runs: Path = RESULT_DIR) -> Optional[str]:
-    """RETURNS (Optional[str]): The `tag-speed` section of BENCHMARKS.md from the latest
-    result file, None without one."""
+    """RETURNS (Optional[str]): The `tag-speed` section of BENCHMARKS.md: the latest
+    result file, then every run's ratios; None without a result file."""
     data = latest_json(runs)
     if data is None:
         return None
@@ -242,7 +266,8 @@ def section(runs: Path = RESULT_DIR) -> Optional[str]:
             *(f"- {key}: {recorded([meta.get(key)])}" for key in keys),
             f"- load average at start and end: {meta.get('load_average', 'not recorded')}; "
             f"all runs wrote identical files: {data['identical_outputs']}\n",
-            table(data["results"]),
+            table(data["results"]) + "\n",
+            history(runs),
         ]
     )
 

@@ -69,6 +69,16 @@ def test_tag_speed_section_renders_its_latest_result_file(tmp_path: Path) -> Non
     assert "| Ray, 2 actors, one big file | 1,000 | 2.0 | 900 |  | 700 |" in text
     assert "n_process 2 against 1, 8 files: 1.00x" in text
     assert "n_process 2 against 1, one big file: 1.80x" in text
+    # An earlier run is in the history, before the latest, which the tables show.
+    results["local, n_process 2"] = {**run, "words_per_s": 950.0}
+    data["meta"] = {"commit": "0123456789", "date": "d0", "load_average": "0.1, 1.2"}
+    (tmp_path / "20250101-000000.json").write_text(json.dumps({**data, "identical_outputs": True}))
+    text = tag_speed.section(tmp_path)
+    assert "n_process 2 against 1, 8 files: 1.00x" in text
+    history = text.split("Every recorded run")[1]
+    assert history.index("| d0 | `0123456` | 0.1, 1.2 | 500 | 1.90x | 1.80x |") < history.index(
+        "|  | `abc+dir` | not recorded | 500 | 1.00x | 1.80x |"
+    )
     assert tag_speed.section(tmp_path / "none") is None
 
 
