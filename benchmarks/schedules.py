@@ -11,6 +11,15 @@ from thinc.api import Config
 from .common import ROOT
 
 WARMUP = 250
+# configs/ewt_joint.cfg's training until it took warmup_linear_0.004_8k_buffer2048: a
+# constant rate and spaCy's buffer. lstm_joint, the shapes of joint.py and the frontier,
+# the vector ablations' base and the candidates below start from it, so that a run made
+# now compares with the runs recorded before.
+CONSTANT_TRAINING: Dict[str, object] = {
+    "training.optimizer.learn_rate": 0.002,
+    "training.batcher.buffer": 256,
+    "training.max_steps": 20000,
+}
 
 
 def warmup_linear(rate: float, steps: int) -> Dict[str, object]:
@@ -24,9 +33,9 @@ def warmup_linear(rate: float, steps: int) -> Dict[str, object]:
     }
 
 
-# Candidate: the shipped config (in configs/), the learning rate (a float: constant; a
-# dict: a schedule), the step budget (None: the config's patience and max_steps), and
-# other overrides of the config (dotted paths).
+# Candidate: the config (in configs/, with CONSTANT_TRAINING), the learning rate (a
+# float: constant; a dict: a schedule), the step budget (None: the config's patience
+# and max_steps), and other overrides of the config (dotted paths).
 CANDIDATES: Dict[str, Tuple[str, object, Optional[int], Dict[str, object]]] = {
     "constant_5k": ("ewt_joint.cfg", 0.002, 5000, {}),
     "warmup_linear_0.002_5k": ("ewt_joint.cfg", warmup_linear(0.002, 5000), 5000, {}),
@@ -69,14 +78,15 @@ CANDIDATES: Dict[str, Tuple[str, object, Optional[int], Dict[str, object]]] = {
         9000,
         {"training.batcher.buffer": 2048, "components.lstm_tagger.model.hidden_width": 96},
     ),
-    # The shipped schedule and patience, with the larger buffer.
+    # The constant rate and patience, with the larger buffer.
     "constant_buffer2048": ("ewt_joint.cfg", 0.002, None, {"training.batcher.buffer": 2048}),
 }
 
 
 def candidate_config(name: str, overrides: Optional[Dict[str, object]] = None) -> Config:
-    """A candidate's training config: its shipped config with the candidate's learning
-    rate, step budget (`training.max_steps`, if it has one) and overrides.
+    """A candidate's training config: its config of configs/ with CONSTANT_TRAINING,
+    then the candidate's learning rate, step budget (`training.max_steps`, if it has
+    one) and overrides.
 
     name (str): A name of CANDIDATES.
     overrides (Optional[Dict[str, object]]): Further overrides (dotted paths), e.g. the
@@ -84,7 +94,8 @@ def candidate_config(name: str, overrides: Optional[Dict[str, object]] = None) -
     RETURNS (Config): The config, not interpolated.
     """
     base, rate, steps, edits = CANDIDATES[name]
-    config = util.load_config(ROOT / "configs" / base, overrides={**edits, **(overrides or {})})
+    edits = {**CONSTANT_TRAINING, **edits, **(overrides or {})}
+    config = util.load_config(ROOT / "configs" / base, overrides=edits)
     # A schedule is a block, which an override (a value) cannot set.
     config["training"]["optimizer"]["learn_rate"] = copy.deepcopy(rate)
     if steps is not None:

@@ -139,19 +139,18 @@ def test_frontier_section_renders_its_result_files(tmp_path: Path, monkeypatch) 
 
 
 def test_train_time_candidates_resolve(tmp_path: Path) -> None:
-    """A candidate's config is the shipped one with its schedule in place of the learning
-    rate: it resolves, warms up from 0 and reaches 0 when its step budget does."""
+    """A candidate's config is its config of configs/ with the constant training, then its
+    schedule in place of the learning rate: it resolves, warms up from 0 and reaches 0
+    when its step budget does."""
     from spacy import util
 
-    for name, (base, _, steps, _) in train_time.CANDIDATES.items():
+    for name, (_, _, steps, _) in train_time.CANDIDATES.items():
         path = train_time.write_candidate(name, tmp_path)
         config = util.load_config(path, interpolate=True)
         assert config["training"]["max_steps"] == train_time.budget_of(name)
-        if steps is None:  # patience and the shipped config's step cap
-            assert (
-                train_time.budget_of(name)
-                == util.load_config(ROOT / "configs" / base)["training"]["max_steps"]
-            )
+        if steps is None:  # patience and the constant training's step cap
+            assert train_time.budget_of(name) == schedules.CONSTANT_TRAINING["training.max_steps"]
+            assert config["training"]["patience"] > 0
             continue
         rate = util.registry.resolve({"r": config["training"]["optimizer"]["learn_rate"]})["r"]
         if not isinstance(rate, float):  # thinc's schedules here are generators
@@ -181,6 +180,43 @@ def test_schedule_system_trains_its_candidate(tmp_path: Path) -> None:
     assert systems.step_budget("lstm_joint") is None
 
 
+def test_benchmarks_keep_the_recorded_training_of_the_shipped_config(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """configs/ewt_joint.cfg trains as lstm_warmup8k, whose seeds BENCHMARKS.md reports;
+    lstm_joint, the shapes and the dev tables keep the constant rate their recorded runs
+    trained with, so that a run made now compares with them."""
+    from spacy import util
+
+    from benchmarks import dev_ablation, systems
+
+    shipped = util.load_config(ROOT / "configs" / "ewt_joint.cfg").interpolate()
+    candidate = schedules.candidate_config(systems.SCHEDULE_SYSTEMS["lstm_warmup8k"])
+    assert candidate.interpolate()["training"] == shipped["training"]
+    assert shipped["training"]["optimizer"]["learn_rate"]["@schedules"] == "warmup_linear.v1"
+    for system in ("lstm_joint", *systems.SHAPE_SYSTEMS):
+        out = systems.write_config(system, "ewt", tmp_path / "c.cfg", tmp_path / "log.jsonl")
+        training = util.load_config(out)["training"]
+        assert training["optimizer"]["learn_rate"] == 0.002
+        assert training["batcher"]["buffer"] == 256
+    # Other configs train as they are.
+    gdt = systems.write_config("lstm_joint", "gdt", tmp_path / "g.cfg", tmp_path / "log.jsonl")
+    gdt_shipped = util.load_config(ROOT / "configs" / "gdt_joint.cfg")["training"]
+    assert util.load_config(gdt)["training"]["optimizer"] == gdt_shipped["optimizer"]
+    calls = []
+    monkeypatch.setattr(dev_ablation, "ablate", lambda *args, **kw: calls.append(args[3]) or {})
+    for config in ("ewt_joint.cfg", "ewt_joint_vectors.cfg"):
+        dev_ablation.ablate_into(tmp_path / "r.jsonl", "x", config, ["--a", "1"], 30, tmp_path, {})
+    tail = ["--training.max_steps", "30", "--a", "1"]
+    assert calls[0][:4] == [
+        "--training.optimizer.learn_rate",
+        "0.002",
+        "--training.batcher.buffer",
+        "256",
+    ]
+    assert calls[0][-4:] == tail and calls[1] == tail
+
+
 def test_train_time_section_renders_its_result_files(tmp_path: Path, monkeypatch) -> None:
     """Made-up lines: a candidate's row, the yardsticks from joint.py's result files and
     the target, twice spaCy's pair's mean time to best."""
@@ -201,7 +237,7 @@ def test_train_time_section_renders_its_result_files(tmp_path: Path, monkeypatch
     assert "- commit: `abc`;" in text
     row = f"| {name} | ewt_joint.cfg | warmup_linear 0.004 (warm-up 250) | 5,000 | 95.50 | 95.00 |"
     assert row + " 96.00 | 4,800 | 1,300 | 1,400 | `abc` |" in text
-    joint = "| lstm_joint (1 seeds, joint.py) | ewt_joint.cfg | shipped | patience | 95.50 |"
+    joint = "| lstm_joint (1 seeds, joint.py) | ewt_joint.cfg | constant 0.002 | patience | 95.50 |"
     assert joint + " 95.00 | 96.00 | 4,000 | 3,000 | 3,100 | |" in text
     assert "| spacy_pair (2 seeds, joint.py) |" in text and "| 750 ± 71 |" in text
     assert "≤ 2× spaCy's pair's mean (750 s), that is ≤ 1,500 s" in text

@@ -84,6 +84,22 @@ def test_shipped_configs_show_only_their_targets_scores(config: str, columns: se
     assert {key for key, value in weights.items() if value is not None} == columns
 
 
+@pytest.mark.parametrize("path", sorted(CONFIGS.rglob("*.cfg")), ids=lambda p: p.name)
+def test_shipped_optimizer_resolves_alone(path: Path) -> None:
+    """`nlp.initialize()` without an optimizer resolves `[training.optimizer]` alone, not
+    interpolated: every shipped config's optimizer resolves so, and a schedule that ends
+    (warmup_linear) ends where `[training] max_steps` ends the run."""
+    from thinc.api import Optimizer
+
+    config = spacy.util.load_config(path, interpolate=False)
+    block = config["training"]["optimizer"]
+    optimizer = spacy.util.registry.resolve({"o": block})["o"]
+    assert isinstance(optimizer, Optimizer)
+    rate = block["learn_rate"]
+    if isinstance(rate, dict) and "total_steps" in rate:
+        assert rate["total_steps"] == config["training"]["max_steps"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("config_name", ["ewt_joint.cfg", "ewt_joint_vectors.cfg"])
 def test_spacy_train_joint_config(config_name: str, joint_corpus: Path, vectors_dir) -> None:
@@ -98,6 +114,9 @@ def test_spacy_train_joint_config(config_name: str, joint_corpus: Path, vectors_
         "--paths.vectors", str(vectors_dir),
     ]  # fmt: skip
     config = str(CONFIGS / config_name)
+    if isinstance(spacy.util.load_config(config)["training"]["optimizer"]["learn_rate"], dict):
+        # A schedule's warm-up (ewt_joint.cfg: 250 steps), shorter for 60 steps.
+        overrides += ["--training.optimizer.learn_rate.warmup_steps", "10"]
     stdout = spacy_cli("train", config, "--output", "out", *overrides, cwd=joint_corpus)
     header = next(line for line in stdout.splitlines() if "SCORE" in line).split()
     assert [col for col in header if col.endswith("_ACC")] == ["TAG_ACC", "POS_ACC", "MORPH_ACC"]
