@@ -184,8 +184,8 @@ def section() -> Optional[str]:
         [
             "## Encoder frontier: cheaper shapes of the joint model, EWT dev\n",
             "Each shape is `configs/ewt_joint.cfg` (or the efficiency preset with GloVe) with "
-            "the overrides shown; `ewt_joint.cfg` trains at the constant rate of its recorded "
-            "runs (`schedules.CONSTANT_TRAINING`). words/s: built untrained and initialized "
+            "the overrides shown; `ewt_joint.cfg` trains at the constant rate it had before its "
+            "schedule (`schedules.CONSTANT_TRAINING`). words/s: built untrained and initialized "
             "on EWT dev (speed does not depend on the weights), timed on EWT dev (gold tokens), "
             "one torch thread, each shape in a process of its own interleaved with spaCy's "
             "tagger + morphologizer on one tok2vec (also untrained; spaCy pair words/s is its "

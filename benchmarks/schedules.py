@@ -11,9 +11,8 @@ from thinc.api import Config
 from .common import ROOT
 
 WARMUP = 250
-# configs/ewt_joint.cfg's training, as its recorded runs had it: a constant rate and
-# spaCy's buffer, pinned here so that a change of the config's training leaves them one
-# thing. lstm_joint, the shapes of joint.py and the frontier,
+# configs/ewt_joint.cfg's training until it took warmup_linear_0.004_8k_buffer2048: a
+# constant rate and spaCy's buffer. lstm_joint, the shapes of joint.py and the frontier,
 # the vector ablations' base and the candidates below start from it, so that a run made
 # now compares with the runs recorded before.
 CONSTANT_TRAINING: Dict[str, object] = {

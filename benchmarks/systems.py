@@ -129,6 +129,8 @@ SCHEDULE_SYSTEMS = {
     "lstm_buffer2048": "constant_buffer2048",
     "lstm_warmup8k": "warmup_linear_0.004_8k_buffer2048",
 }
+# The one the config ships with (README's table shows it).
+SHIPPED_TRAINING = "lstm_warmup8k"
 
 
 def step_budget(system: str) -> Optional[int]:

@@ -24,7 +24,7 @@ from .common import RESULTS, WORK
 from .dev_ablation import ablate_table, read_lines
 from .joint_render import JOINT, cell, converged_lines, how, load_runs
 from .schedules import CANDIDATES, CONSTANT_TRAINING, candidate_config
-from .systems import SCHEDULE_SYSTEMS
+from .systems import SCHEDULE_SYSTEMS, SHIPPED_TRAINING
 
 DEV_FILE = RESULTS / "train_time" / "dev.jsonl"
 # The throughput issue's target: time to best dev at most this many times spaCy's pair's.
@@ -91,6 +91,7 @@ def converged_rows(runs: Dict[str, List[Dict]]) -> List[str]:
         if name in SCHEDULE_SYSTEMS:
             base, rate, budget, edits = CANDIDATES[SCHEDULE_SYSTEMS[name]]
             extra = "".join(f", `{k} {v}`" for k, v in edits.items())
+            extra += " (shipped)" if name == SHIPPED_TRAINING else ""
             how_trained = [base, rate_text(rate) + extra, steps_text(budget)]
         elif name == "lstm_joint":
             rate = rate_text(CONSTANT_TRAINING["training.optimizer.learn_rate"])
@@ -165,8 +166,8 @@ def section(joint: Path = JOINT) -> Optional[str]:
             "written. The commit says which code trained: from `f906f03` on, training groups "
             "the docs by length at one thread (until `b9ce3c3`, the character forms too). "
             "The last rows are trained to convergence by the joint benchmark (its EWT table "
-            "has their test scores): lstm_joint (the config's constant rate) and spaCy's pair "
-            "with patience, a candidate to its "
+            "has their test scores): lstm_joint (the config's constant rate before it took "
+            "lstm_warmup8k's schedule) and spaCy's pair with patience, a candidate to its "
             "budget. Each candidate is that constant training (`schedules.CONSTANT_TRAINING`: "
             "0.002, spaCy's buffer of 256) with its own rate, budget and overrides. One "
             "seed screens; a candidate that holds must be trained over seeds before a "

@@ -200,7 +200,7 @@ def section() -> str:
         ABOUT + "\n",
         "### Dev ablations (seed 0, best dev of the run)\n",
         "Each run is its config with the overrides shown, trained for its step budget "
-        "(steps), one thread (`ewt_joint.cfg` at the constant rate of its recorded runs, "
+        "(steps), one thread (`ewt_joint.cfg` at the constant rate it had before its schedule, "
         "`schedules.CONSTANT_TRAINING`); wall s includes the time the trainings shared the "
         "machine. "
         "words/s: EWT dev, one thread, interleaved, against `base`.\n",

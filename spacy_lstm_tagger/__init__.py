@@ -17,6 +17,7 @@ from .pipeline.precision import make_inference_precision, set_inference_precisio
 from .pipeline.scorer import make_tagger_scorer
 from .pipeline.tagger import LSTMTagger, make_lstm_tagger
 from .training.corpus import ReadOnceCorpus, create_corpus_reader
+from .training.schedules import WarmupLinear, create_warmup_linear
 
 __version__ = "0.1.0"
 
@@ -25,6 +26,7 @@ __all__ = [
     "LSTMTagger",
     "ReadOnceCorpus",
     "RecurrentTagger",
+    "WarmupLinear",
     "__version__",
     "build_char_embed",
     "build_concat_hash_embed",
@@ -34,6 +36,7 @@ __all__ = [
     "build_static_vectors",
     "build_word_char_embed",
     "create_corpus_reader",
+    "create_warmup_linear",
     "encoders",
     "make_inference_precision",
     "make_lstm_tagger",

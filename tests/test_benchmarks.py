@@ -190,6 +190,19 @@ def test_benchmarks_keep_the_recorded_training_of_ewt_joint_cfg(
 
     from benchmarks import dev_ablation, systems
 
+    # The shipped config trains as lstm_warmup8k: the same settings, and its schedule
+    # (ours, which pickles) gives thinc's rates.
+    shipped = util.load_config(ROOT / "configs" / "ewt_joint.cfg").interpolate()["training"]
+    candidate = schedules.candidate_config(systems.SCHEDULE_SYSTEMS["lstm_warmup8k"])
+    candidate = candidate.interpolate()["training"]
+    rates = [
+        util.registry.resolve({"r": t["optimizer"]["learn_rate"]})["r"]
+        for t in (shipped, candidate)
+    ]
+    assert [next(rates[0]) for _ in range(8100)] == [next(rates[1]) for _ in range(8100)]
+    for training in (shipped, candidate):
+        del training["optimizer"]["learn_rate"]
+    assert shipped == candidate
     # Another rate than the config's, so that the pin shows.
     monkeypatch.setitem(schedules.CONSTANT_TRAINING, "training.optimizer.learn_rate", 0.003)
     for system in ("lstm_joint", *systems.SHAPE_SYSTEMS):
