@@ -23,7 +23,7 @@ from typing import Dict, List, Tuple
 import typer
 
 from .common import DATA, ROOT, TREEBANKS, convert, metadata, now, one_thread_per_training
-from .schedules import CONSTANT_TRAINING
+from .schedules import recorded_training
 
 
 def best_dev(out: Path, log: str, score: str) -> Dict[str, float]:
@@ -130,9 +130,8 @@ def ablate_into(
     """
     overrides = ["--training.max_steps", str(steps), *overrides]
     path = Path(config) if Path(config).is_absolute() else ROOT / "configs" / config
-    if config == "ewt_joint.cfg":  # as the tables' recorded runs trained
-        constant = [arg for k, v in CONSTANT_TRAINING.items() for arg in (f"--{k}", str(v))]
-        overrides = constant + overrides
+    recorded = [arg for k, v in recorded_training(config).items() for arg in (f"--{k}", str(v))]
+    overrides = recorded + overrides
     line = ablate(name, path, "ewt", overrides, work)
     line["config"] = config
     line["meta"] = {**meta, "date": now()}

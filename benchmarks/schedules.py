@@ -22,6 +22,13 @@ CONSTANT_TRAINING: Dict[str, object] = {
 }
 
 
+def recorded_training(config: str) -> Dict[str, object]:
+    """RETURNS (Dict[str, object]): The overrides that train a file of configs/ as its
+    recorded runs trained: CONSTANT_TRAINING for ewt_joint.cfg, none for the others
+    (their training has not changed)."""
+    return dict(CONSTANT_TRAINING) if config == "ewt_joint.cfg" else {}
+
+
 def warmup_linear(rate: float, steps: int) -> Dict[str, object]:
     """RETURNS (Dict[str, object]): thinc's warmup_linear schedule, from 0 to `rate` over
     WARMUP steps, then down to 0 at `steps`."""
@@ -33,7 +40,7 @@ def warmup_linear(rate: float, steps: int) -> Dict[str, object]:
     }
 
 
-# Candidate: the config (in configs/, with CONSTANT_TRAINING), the learning rate (a
+# Candidate: the config (in configs/, with `recorded_training`), the learning rate (a
 # float: constant; a dict: a schedule), the step budget (None: the config's patience
 # and max_steps), and other overrides of the config (dotted paths).
 CANDIDATES: Dict[str, Tuple[str, object, Optional[int], Dict[str, object]]] = {
@@ -84,7 +91,7 @@ CANDIDATES: Dict[str, Tuple[str, object, Optional[int], Dict[str, object]]] = {
 
 
 def candidate_config(name: str, overrides: Optional[Dict[str, object]] = None) -> Config:
-    """A candidate's training config: its config of configs/ with CONSTANT_TRAINING,
+    """A candidate's training config: its config of configs/ with `recorded_training`,
     then the candidate's learning rate, step budget (`training.max_steps`, if it has
     one) and overrides.
 
@@ -94,7 +101,7 @@ def candidate_config(name: str, overrides: Optional[Dict[str, object]] = None) -
     RETURNS (Config): The config, not interpolated.
     """
     base, rate, steps, edits = CANDIDATES[name]
-    edits = {**CONSTANT_TRAINING, **edits, **(overrides or {})}
+    edits = {**recorded_training(base), **edits, **(overrides or {})}
     config = util.load_config(ROOT / "configs" / base, overrides=edits)
     # A schedule is a block, which an override (a value) cannot set.
     config["training"]["optimizer"]["learn_rate"] = copy.deepcopy(rate)

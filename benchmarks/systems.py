@@ -11,7 +11,7 @@ from spacy import util
 from thinc.api import Config
 
 from .common import DATA, ROOT, TREEBANKS, run
-from .schedules import CANDIDATES, CONSTANT_TRAINING, candidate_config
+from .schedules import CANDIDATES, candidate_config, recorded_training
 
 # The systems of joint.py and the attributes each writes; ordered so that with --jobs 2
 # each of ours trains beside one of spaCy's.
@@ -166,8 +166,7 @@ def write_config(system: str, treebank: str, out: Path, log_file: Path) -> Path:
             config = candidate_config(SCHEDULE_SYSTEMS[system], overrides)
         else:
             path = ROOT / "configs" / name.format(treebank=treebank)
-            if path.name == "ewt_joint.cfg":  # as its recorded runs trained
-                overrides = {**CONSTANT_TRAINING, **overrides}
+            overrides = {**recorded_training(path.name), **overrides}
             config = util.load_config(path, overrides=overrides)
     config.to_disk(out)
     return out

@@ -189,6 +189,16 @@ def part_number(path: Path) -> int:
     return int(path.stem[len("part") :])
 
 
+def local_ratios(results: Dict[str, Dict]) -> List[Tuple[str, float]]:
+    """RETURNS (List[Tuple[str, float]]): Local n_process 2 against 1 (words/s, wall), on
+    the 8 files and on the big file: (what it was measured on, the ratio)."""
+    ratios = []
+    for suffix in ("", f", {BIG}"):
+        one, two = (results[f"local, n_process {n}{suffix}"]["words_per_s"] for n in (1, 2))
+        ratios.append((suffix or ", 8 files", two / one))
+    return ratios
+
+
 def table(results: Dict[str, Dict]) -> str:
     """RETURNS (str): A Markdown table, and Ray's overhead against local at equal workers."""
     rows = [
@@ -203,12 +213,8 @@ def table(results: Dict[str, Dict]) -> str:
             f"| {steady} | {r['words_per_cpu_s']:,.0f} "
             f"| {r['startup_s']:.1f} | {r['first_output_s']:.1f} | {r['worker_peak_rss_mb']:.0f} |"
         )
-    for suffix in ("", f", {BIG}"):
-        one, two = (results[f"local, n_process {n}{suffix}"]["words_per_s"] for n in (1, 2))
-        rows.append(
-            f"\nLocal, n_process 2 against 1{suffix or ', 8 files'}: {two / one:.2f}x the words/s "
-            "(wall)"
-        )
+    for inputs, ratio in local_ratios(results):
+        rows.append(f"\nLocal, n_process 2 against 1{inputs}: {ratio:.2f}x the words/s (wall)")
     for n in (1, 2):
         lo = results[f"local, n_process {n}"]
         ra = results["Ray, 1 actor" if n == 1 else "Ray, 2 actors"]
@@ -234,10 +240,7 @@ def history(runs: Path) -> str:
     for path in sorted(runs.glob("*.json")):
         data = json.loads(path.read_text())
         meta, results = data["meta"], data["results"]
-        ratios = []
-        for suffix in ("", f", {BIG}"):
-            one, two = (results[f"local, n_process {n}{suffix}"]["words_per_s"] for n in (1, 2))
-            ratios.append(f"{two / one:.2f}x")
+        ratios = [f"{ratio:.2f}x" for _, ratio in local_ratios(results)]
         rows.append(
             f"| {meta.get('date', '')} | `{str(meta.get('commit', ''))[:7]}` "
             f"| {meta.get('load_average', 'not recorded')} "

@@ -75,6 +75,12 @@ def rate_text(rate: object) -> str:
     return f"constant {rate}"
 
 
+def edits_text(edits: Dict[str, object]) -> str:
+    """RETURNS (str): A candidate's other overrides, as the tables show them after its
+    learning rate."""
+    return "".join(f", `{k} {v}`" for k, v in edits.items())
+
+
 def converged_rows(runs: Dict[str, List[Dict]]) -> List[str]:
     """RETURNS (List[str]): The rows of joint.py's EWT result files, mean ± sd over seeds:
     the shipped config (lstm_joint, patience), each candidate trained to convergence
@@ -90,8 +96,7 @@ def converged_rows(runs: Dict[str, List[Dict]]) -> List[str]:
         total = cell([r["total_train_seconds"] for r in seeds], "{:,.0f}")
         if name in SCHEDULE_SYSTEMS:
             base, rate, budget, edits = CANDIDATES[SCHEDULE_SYSTEMS[name]]
-            extra = "".join(f", `{k} {v}`" for k, v in edits.items())
-            extra += " (shipped)" if name == SHIPPED_TRAINING else ""
+            extra = edits_text(edits) + (" (shipped)" if name == SHIPPED_TRAINING else "")
             how_trained = [base, rate_text(rate) + extra, steps_text(budget)]
         elif name == "lstm_joint":
             rate = rate_text(CONSTANT_TRAINING["training.optimizer.learn_rate"])
@@ -117,8 +122,7 @@ def time_table(lines: Dict[str, Dict], runs: Dict[str, List[Dict]]) -> str:
         if not line:
             continue
         devs = [f"{100 * line['dev'][k]:.2f}" for _, k in DEV_KEYS]
-        extra = "".join(f", `{k} {v}`" for k, v in edits.items())
-        cells = [name, base, rate_text(rate) + extra, steps_text(steps), *devs]
+        cells = [name, base, rate_text(rate) + edits_text(edits), steps_text(steps), *devs]
         cells.append(f"{line['step']:,}")
         commit = str(line.get("meta", {}).get("commit", "not recorded"))[:7]
         cells += [f"{line['best_s']:,}", f"{line['wall_s']:,}", f"`{commit}`"]
