@@ -28,6 +28,7 @@ SYSTEMS: Dict[str, Tuple[str, ...]] = {
     "lstm_depth1": ("pos", "tag", "morph"),
     "lstm_buffer2048": ("pos", "tag", "morph"),
     "lstm_warmup8k": ("pos", "tag", "morph"),
+    "lstm_accuracy_warmup8k": ("pos", "tag", "morph"),
 }
 # The systems trained with every seed; the others with seed 0.
 HEADLINE = (
@@ -39,12 +40,14 @@ HEADLINE = (
     "lstm_depth1",
     "lstm_buffer2048",
     "lstm_warmup8k",
+    "lstm_accuracy_warmup8k",
 )
 # Systems that read pretrained vectors: our shipped config (None: spaCy's) and the table.
 VECTORS = DATA / "vectors"
 VECTOR_SYSTEMS = {
     "lstm_vectors": ("{treebank}_joint_vectors.cfg", VECTORS / "glove_6B_50d_vectors"),
     "lstm_accuracy": ("{treebank}_joint_accuracy.cfg", VECTORS / "en_core_web_md_vectors"),
+    "lstm_accuracy_warmup8k": ("{treebank}_joint_accuracy.cfg", VECTORS / "en_core_web_md_vectors"),
     "spacy_pair_vectors": (None, VECTORS / "en_core_web_md_vectors"),
 }
 # The single-target EWT systems (speed.py's names) and the config each starts from: a
@@ -128,6 +131,7 @@ SHAPE_SYSTEMS = {"lstm_depth1": {"components.lstm_tagger.model.depth": 1}}
 SCHEDULE_SYSTEMS = {
     "lstm_buffer2048": "constant_buffer2048",
     "lstm_warmup8k": "warmup_linear_0.004_8k_buffer2048",
+    "lstm_accuracy_warmup8k": "accuracy_warmup_linear_0.004_8k_buffer2048",
 }
 # The one the config ships with (README's table shows it).
 SHIPPED_TRAINING = "lstm_warmup8k"
