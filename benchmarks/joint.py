@@ -133,10 +133,14 @@ def run_job(
     return path
 
 
-def plan(names: List[str], seeds: int, results: Path) -> List[Tuple[str, int]]:
+def plan(
+    names: List[str], seeds: int, results: Path, only: Optional[List[int]] = None
+) -> List[Tuple[str, int]]:
     """RETURNS (List[Tuple[str, int]]): The (system, seed) pairs without a result file,
-    the headline pair seed by seed first, the other systems with seed 0."""
-    jobs = [(n, s) for s in range(seeds) for n in HEADLINE if n in names]
+    the headline pair seed by seed first (the seeds `only` names, if any: another run
+    may be training the others), the other systems with seed 0."""
+    chosen = [s for s in range(seeds) if not only or s in only]
+    jobs = [(n, s) for s in chosen for n in HEADLINE if n in names]
     jobs += [(n, 0) for n in names if n not in HEADLINE]
     return [(n, s) for n, s in jobs if not (results / f"{n}_s{s}.json").exists()]
 
@@ -200,6 +204,9 @@ def render(treebank: str, results: Path, markdown: Path, readme: Optional[Path])
 def main(
     treebank: str = typer.Option(..., help="ewt or gdt"),
     seeds: int = typer.Option(3, help="Seeds of lstm_joint and spacy_pair (others: seed 0)"),
+    only_seeds: Optional[List[int]] = typer.Option(
+        None, "--seed", help="Only these of the seeds (another run trains the others)"
+    ),
     jobs: int = typer.Option(1, help="Trainings at once (one thread each)"),
     systems: Optional[List[str]] = typer.Option(None, "--system", help="Only these systems"),
     max_steps: int = typer.Option(50000, help="Step cap, far beyond convergence"),
@@ -239,7 +246,7 @@ def main(
         overrides = ["--training.max_epochs", "0", "--training.max_steps", str(max_steps)]
         if eval_frequency:
             overrides += ["--training.eval_frequency", str(eval_frequency)]
-        todo = plan(list(systems or SYSTEMS), seeds, results)
+        todo = plan(list(systems or SYSTEMS), seeds, results, only_seeds)
         runs = work / ("quick_runs" if quick else "runs")
         failed = train_missing(
             treebank, todo, jobs, overrides, runs, results, quick, sample, time_cap

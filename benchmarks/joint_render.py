@@ -9,7 +9,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from .common import RESULTS
 from .joint_measure import RESTRICTED as RESTRICTED_SUFFIX
-from .systems import SCHEDULE_SYSTEMS, SHAPE_SYSTEMS, SHIPPED_TRAINING, SYSTEMS, TITLES
+from .systems import SCHEDULE_SYSTEMS, SHAPE_SYSTEMS, SHIPPED_TRAININGS, SYSTEMS, TITLES
 
 JOINT = RESULTS / "joint"
 
@@ -314,7 +314,7 @@ def readme_summary(joint: Path = JOINT) -> str:
 def summary_table(by_treebank: Dict[str, Tuple[Dict[str, List[Dict]], Dict[str, float]]]) -> str:
     """The README's table: every system on each treebank with results (but the shapes
     and schedules that the frontier and train_time train to convergence, which
-    BENCHMARKS.md shows, other than the shipped config's schedule), and lstm_joint
+    BENCHMARKS.md shows, other than the shipped configs' schedules), and lstm_joint
     with FEATS restricted by UPOS (as the joint configs decode).
 
     by_treebank (Dict[str, Tuple[Dict[str, List[Dict]], Dict[str, float]]]): Per treebank
@@ -326,7 +326,9 @@ def summary_table(by_treebank: Dict[str, Tuple[Dict[str, List[Dict]], Dict[str, 
     rows = [head, "|" + "---|" * (len(keys) + 4)]
     for treebank, (runs, speeds) in by_treebank.items():
         for name, results in with_restricted(runs).items():
-            if name in SHAPE_SYSTEMS or (name in SCHEDULE_SYSTEMS and name != SHIPPED_TRAINING):
+            if name in SHAPE_SYSTEMS or (
+                name in SCHEDULE_SYSTEMS and name not in SHIPPED_TRAININGS
+            ):
                 continue
             cells = [cell(values_of(results, key, scale), fmt) for _, key, fmt, scale in keys]
             speed = f"{speeds[name]:,.0f}" if name in speeds else ""

@@ -4,7 +4,7 @@ spaCy's from `spacy init config`), and the corpus it trains on."""
 import random
 import sys
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import typer
 from spacy import util
@@ -24,7 +24,6 @@ SYSTEMS: Dict[str, Tuple[str, ...]] = {
     "spacy_morphologizer": ("pos", "morph"),
     "lstm_vectors": ("pos", "tag", "morph"),
     "spacy_pair_vectors": ("pos", "tag", "morph"),
-    "lstm_accuracy": ("pos", "tag", "morph"),
     "lstm_depth1": ("pos", "tag", "morph"),
     "lstm_buffer2048": ("pos", "tag", "morph"),
     "lstm_warmup8k": ("pos", "tag", "morph"),
@@ -36,7 +35,6 @@ HEADLINE = (
     "spacy_pair",
     "lstm_vectors",
     "spacy_pair_vectors",
-    "lstm_accuracy",
     "lstm_depth1",
     "lstm_buffer2048",
     "lstm_warmup8k",
@@ -46,7 +44,6 @@ HEADLINE = (
 VECTORS = DATA / "vectors"
 VECTOR_SYSTEMS = {
     "lstm_vectors": ("{treebank}_joint_vectors.cfg", VECTORS / "glove_6B_50d_vectors"),
-    "lstm_accuracy": ("{treebank}_joint_accuracy.cfg", VECTORS / "en_core_web_md_vectors"),
     "lstm_accuracy_warmup8k": ("{treebank}_joint_accuracy.cfg", VECTORS / "en_core_web_md_vectors"),
     "spacy_pair_vectors": (None, VECTORS / "en_core_web_md_vectors"),
 }
@@ -126,15 +123,22 @@ def single_target(target: str) -> Dict[str, object]:
 SINGLE_TARGET = {"lstm_upos": single_target("pos"), "lstm_xpos": single_target("tag")}
 # Cheaper shapes of the joint config (benchmarks/frontier.py), trained to convergence.
 SHAPE_SYSTEMS = {"lstm_depth1": {"components.lstm_tagger.model.depth": 1}}
-# configs/ewt_joint.cfg with the training settings of a candidate of schedules.CANDIDATES
+# A config with the training settings of a candidate of schedules.CANDIDATES
 # (train_time.py), trained to convergence: to its step budget, or by patience.
 SCHEDULE_SYSTEMS = {
     "lstm_buffer2048": "constant_buffer2048",
     "lstm_warmup8k": "warmup_linear_0.004_8k_buffer2048",
     "lstm_accuracy_warmup8k": "accuracy_warmup_linear_0.004_8k_buffer2048",
 }
-# The one the config ships with (README's table shows it).
-SHIPPED_TRAINING = "lstm_warmup8k"
+# The ones the configs ship with (README's table shows them): ewt_joint.cfg's and the
+# accuracy preset's (ewt_joint_accuracy.cfg).
+SHIPPED_TRAININGS = ("lstm_warmup8k", "lstm_accuracy_warmup8k")
+
+
+def schedule_systems(config: str) -> List[str]:
+    """RETURNS (List[str]): The systems of SCHEDULE_SYSTEMS that train `config` (a file
+    name of configs/)."""
+    return [s for s, c in SCHEDULE_SYSTEMS.items() if CANDIDATES[c][0] == config]
 
 
 def step_budget(system: str) -> Optional[int]:

@@ -24,7 +24,7 @@ from .common import RESULTS, WORK
 from .dev_ablation import ablate_table, read_lines
 from .joint_render import JOINT, cell, converged_lines, how, load_runs
 from .schedules import CANDIDATES, CONSTANT_TRAINING, candidate_config
-from .systems import SCHEDULE_SYSTEMS, SHIPPED_TRAINING
+from .systems import SCHEDULE_SYSTEMS, SHIPPED_TRAININGS, schedule_systems
 
 DEV_FILE = RESULTS / "train_time" / "dev.jsonl"
 # The throughput issue's target: time to best dev at most this many times spaCy's pair's.
@@ -96,7 +96,7 @@ def converged_rows(runs: Dict[str, List[Dict]]) -> List[str]:
         total = cell([r["total_train_seconds"] for r in seeds], "{:,.0f}")
         if name in SCHEDULE_SYSTEMS:
             base, rate, budget, edits = CANDIDATES[SCHEDULE_SYSTEMS[name]]
-            extra = edits_text(edits) + (" (shipped)" if name == SHIPPED_TRAINING else "")
+            extra = edits_text(edits) + (" (shipped)" if name in SHIPPED_TRAININGS else "")
             how_trained = [base, rate_text(rate) + extra, steps_text(budget)]
         elif name == "lstm_joint":
             rate = rate_text(CONSTANT_TRAINING["training.optimizer.learn_rate"])
@@ -142,7 +142,8 @@ def target_lines(runs: Dict[str, List[Dict]]) -> List[str]:
         f"({statistics.mean(pair):,.0f} s), that is ≤ {limit:,.0f} s, with test accuracy "
         "within the seeds' spread of lstm_joint's:\n"
     ]
-    for name in ("lstm_joint", *SCHEDULE_SYSTEMS):
+    # The target is ewt_joint.cfg's; the accuracy preset's budget is its own (vectors).
+    for name in ("lstm_joint", *schedule_systems("ewt_joint.cfg")):
         secs = [r["train_seconds"] for r in runs.get(name, [])]
         if secs:
             mean = statistics.mean(secs)
@@ -172,7 +173,8 @@ def section(joint: Path = JOINT) -> Optional[str]:
             "The last rows are trained to convergence by the joint benchmark (its EWT table "
             "has their test scores): lstm_joint (the config's constant rate before it took "
             "lstm_warmup8k's schedule) and spaCy's pair with patience, a candidate to its "
-            "budget. Each candidate is that constant training (`schedules.CONSTANT_TRAINING`: "
+            "budget (the accuracy preset's, lstm_accuracy_warmup8k, is judged with the "
+            "vectors). Each candidate is that constant training (`schedules.CONSTANT_TRAINING`: "
             "0.002, spaCy's buffer of 256) with its own rate, budget and overrides. One "
             "seed screens; a candidate that holds must be trained over seeds before a "
             "shipped config takes it.\n",
@@ -180,7 +182,7 @@ def section(joint: Path = JOINT) -> Optional[str]:
             time_table(lines, runs),
             "",
             *target_lines(runs),
-            *converged_lines(SCHEDULE_SYSTEMS, joint),
+            *converged_lines(schedule_systems("ewt_joint.cfg"), joint),
         ]
     )
 

@@ -3,7 +3,7 @@ learning curve, and the BENCHMARKS.md section of both with the targets.
 
     OMP_NUM_THREADS=1 python -m benchmarks.vectors ablate --jobs 2   # dev, hours on 2 cores
     OMP_NUM_THREADS=1 python -m benchmarks.joint --treebank ewt --jobs 2 \\
-        --system lstm_vectors --system spacy_pair_vectors --system lstm_accuracy
+        --system lstm_vectors --system spacy_pair_vectors --system lstm_accuracy_warmup8k
     OMP_NUM_THREADS=1 python -m benchmarks.joint --treebank ewt --jobs 2 --train-size 1000 \\
         --system lstm_joint --system lstm_vectors          # the learning curve (also 3000)
     python -m benchmarks.vectors render                    # the section, from the results

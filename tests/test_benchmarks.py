@@ -180,20 +180,21 @@ def test_schedule_system_trains_its_candidate(tmp_path: Path) -> None:
     assert systems.step_budget("lstm_joint") is None
 
 
-def test_benchmarks_keep_the_recorded_training_of_ewt_joint_cfg(
-    tmp_path: Path, monkeypatch
-) -> None:
-    """lstm_joint, the shapes and the dev tables train configs/ewt_joint.cfg at the constant
-    rate of their recorded runs, whatever the config's own training, so that a run made
-    later compares with them; other configs train as they are."""
+@pytest.mark.parametrize(
+    "config,system",
+    [("ewt_joint.cfg", "lstm_warmup8k"), ("ewt_joint_accuracy.cfg", "lstm_accuracy_warmup8k")],
+)
+def test_shipped_config_trains_as_its_schedule_system(config: str, system: str) -> None:
+    """A shipped config trains as the schedule system measured for it: the same settings,
+    and its schedule (ours, which pickles) gives the candidate's (thinc's) rates."""
     from spacy import util
 
-    from benchmarks import dev_ablation, systems
+    from benchmarks import systems
 
-    # The shipped config trains as lstm_warmup8k: the same settings, and its schedule
-    # (ours, which pickles) gives thinc's rates.
-    shipped = util.load_config(ROOT / "configs" / "ewt_joint.cfg").interpolate()["training"]
-    candidate = schedules.candidate_config(systems.SCHEDULE_SYSTEMS["lstm_warmup8k"])
+    assert system in systems.SHIPPED_TRAININGS
+    assert system in systems.schedule_systems(config)
+    shipped = util.load_config(ROOT / "configs" / config).interpolate()["training"]
+    candidate = schedules.candidate_config(systems.SCHEDULE_SYSTEMS[system])
     candidate = candidate.interpolate()["training"]
     rates = [
         util.registry.resolve({"r": t["optimizer"]["learn_rate"]})["r"]
@@ -203,6 +204,19 @@ def test_benchmarks_keep_the_recorded_training_of_ewt_joint_cfg(
     for training in (shipped, candidate):
         del training["optimizer"]["learn_rate"]
     assert shipped == candidate
+
+
+def test_benchmarks_keep_the_recorded_training_of_scheduled_configs(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """lstm_joint, the shapes and the dev tables train configs/ewt_joint.cfg (and the dev
+    tables the accuracy preset) at the constant rate of their recorded runs, whatever the
+    config's own training, so that a run made later compares with them; other configs
+    train as they are."""
+    from spacy import util
+
+    from benchmarks import dev_ablation, systems
+
     # Another rate than the config's, so that the pin shows.
     monkeypatch.setitem(schedules.CONSTANT_TRAINING, "training.optimizer.learn_rate", 0.003)
     for system in ("lstm_joint", *systems.SHAPE_SYSTEMS):
@@ -216,16 +230,12 @@ def test_benchmarks_keep_the_recorded_training_of_ewt_joint_cfg(
     assert util.load_config(gdt)["training"]["optimizer"] == gdt_shipped["optimizer"]
     calls = []
     monkeypatch.setattr(dev_ablation, "ablate", lambda *args, **kw: calls.append(args[3]) or {})
-    for config in ("ewt_joint.cfg", "ewt_joint_vectors.cfg"):
+    for config in ("ewt_joint.cfg", "ewt_joint_accuracy.cfg", "ewt_joint_vectors.cfg"):
         dev_ablation.ablate_into(tmp_path / "r.jsonl", "x", config, ["--a", "1"], 30, tmp_path, {})
     tail = ["--training.max_steps", "30", "--a", "1"]
-    assert calls[0][:4] == [
-        "--training.optimizer.learn_rate",
-        "0.003",
-        "--training.batcher.buffer",
-        "256",
-    ]
-    assert calls[0][-4:] == tail and calls[1] == tail
+    pinned = ["--training.optimizer.learn_rate", "0.003", "--training.batcher.buffer", "256"]
+    assert calls[0][:4] == pinned and calls[1][:4] == pinned
+    assert calls[0][-4:] == tail and calls[1][-4:] == tail and calls[2] == tail
 
 
 def test_train_time_section_renders_its_result_files(tmp_path: Path, monkeypatch) -> None:
@@ -282,3 +292,37 @@ def test_entry_point_sets_data_and_threads(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert f"[default: {tmp_path / 'ud-english-ewt'}]" in out.stdout
+
+
+def test_vectors_targets_judge_the_shipped_accuracy_preset(monkeypatch, tmp_path: Path) -> None:
+    """Made-up seeds: the accuracy targets read the system that trains the shipped accuracy
+    preset, and its training time is judged against about three hours a seed."""
+    from benchmarks import vectors_render
+
+    monkeypatch.setattr(vectors_render, "RESULTS", tmp_path)  # no learning curve
+    scores = {"upos_acc": 0.965, "xpos_acc": 0.959, "feats_acc": 0.97, "alltags_acc": 0.947}
+    seed = {**scores, "total_train_seconds": 2.5 * 3600}
+    runs = {vectors_render.ACCURACY: [seed, {**seed, "total_train_seconds": 4 * 3600}]}
+    text = "\n".join(vectors_render.targets(runs, {}))
+    assert "- accuracy UPOS ≥ 96.4: met: 96.50" in text
+    assert "- accuracy XPOS ≥ 96.0: **missed**: 95.90" in text
+    assert "accuracy training time per seed ≤ about 3 h: **missed**: 3.25 h (+0.25 h)" in text
+    assert f"(so far: {vectors_render.ACCURACY} 2 of 3 seeds)" in text
+    assert f"no full-EWT results for {vectors_render.ACCURACY}" not in text
+    runs[vectors_render.ACCURACY] = [seed]
+    assert "about 3 h: met: 2.50 h (-0.50 h)" in "\n".join(vectors_render.targets(runs, {}))
+
+
+def test_joint_plan_trains_the_seeds_asked_for(tmp_path: Path) -> None:
+    """joint.py's plan: the headline systems seed by seed, the others with seed 0, none
+    with a result file; --seed keeps only the seeds named."""
+    from benchmarks import joint
+
+    names = ["lstm_joint", "lstm_upos"]
+    assert joint.plan(names, 2, tmp_path) == [
+        ("lstm_joint", 0),
+        ("lstm_joint", 1),
+        ("lstm_upos", 0),
+    ]
+    (tmp_path / "lstm_joint_s0.json").write_text("{}")
+    assert joint.plan(names, 3, tmp_path, [0, 2]) == [("lstm_joint", 2), ("lstm_upos", 0)]
