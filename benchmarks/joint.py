@@ -159,11 +159,20 @@ def run_all(jobs: List[Tuple[str, int]], n_jobs: int, **kwargs) -> List[str]:
     return failed
 
 
-def measure_speed(results: Path, repeats: int) -> None:
+def measure_speed(results: Path, repeats: int) -> bool:
     """Time the seed-0 model of every finished system, in one fresh process, into
-    results/speed.json."""
+    results/speed.json; RETURNS (bool) False, with speed.json as it was, when one of those
+    models is no longer on disk (a new file would lose its recorded speed)."""
     runs = load_runs(results)
     models = {n: r[0]["meta"]["model"] for n, r in runs.items() if r[0]["seed"] == 0}
+    gone = sorted(n for n, m in models.items() if not Path(m).exists())
+    if gone:
+        print(
+            f"Not timed: the seed-0 models of {', '.join(gone)} are not on disk (train them "
+            f"again to time them); {results / 'speed.json'} is kept as it was",
+            flush=True,
+        )
+        return False
     if "lstm_joint" in models:  # also in bfloat16, the opt-in precision
         models["lstm_joint" + BFLOAT16] = models["lstm_joint"]
         models[RESTRICTED] = models["lstm_joint"]  # as the joint configs decode
@@ -175,6 +184,7 @@ def measure_speed(results: Path, repeats: int) -> None:
     speeds = {"meta": {**meta, "repeats": repeats, "models": models}}
     speeds["words_per_second"] = last_json(cmd)
     write_json(results / "speed.json", speeds)
+    return True
 
 
 def speed_missing(results: Path) -> bool:
@@ -253,10 +263,11 @@ def main(
         )
     # A learning curve's models are not timed, and vectors.py renders them.
     timed = speed or (not (render_only or rescore_only) and speed_missing(results))
-    if timed and not sample:
-        measure_speed(results, repeats)
+    untimed = timed and not sample and not measure_speed(results, repeats)
     if not sample:
         render(treebank, results, markdown, None if quick else ROOT / "README.md")
+    if speed and untimed:  # asked for, not done
+        raise typer.Exit(1)
     if failed:
         print("Failed:", failed, "- rerun to retry them", flush=True)
         raise typer.Exit(1)

@@ -326,3 +326,25 @@ def test_joint_plan_trains_the_seeds_asked_for(tmp_path: Path) -> None:
     ]
     (tmp_path / "lstm_joint_s0.json").write_text("{}")
     assert joint.plan(names, 3, tmp_path, [0, 2]) == [("lstm_joint", 2), ("lstm_upos", 0)]
+
+
+def test_joint_speed_keeps_its_file_when_a_model_is_gone(tmp_path: Path, monkeypatch) -> None:
+    """joint.py times every seed-0 model at once; when one is no longer on disk it says
+    which and keeps speed.json as it was, instead of failing in the timing process."""
+    from benchmarks import joint
+
+    model = tmp_path / "lstm_joint_s0" / "model-best"
+    model.mkdir(parents=True)
+    for name, path in (("lstm_joint", model), ("lstm_vectors", tmp_path / "gone")):
+        result = {"system": name, "seed": 0, "meta": {"model": str(path), "test": "t.spacy"}}
+        (tmp_path / f"{name}_s0.json").write_text(json.dumps(result))
+    (tmp_path / "speed.json").write_text('{"words_per_second": {"lstm_joint": 1.0}}')
+    calls = []
+    monkeypatch.setattr(joint, "last_json", lambda cmd: calls.append(cmd) or {})
+    assert joint.measure_speed(tmp_path, 1) is False
+    assert calls == []
+    assert json.loads((tmp_path / "speed.json").read_text())["words_per_second"] == {
+        "lstm_joint": 1.0
+    }
+    (tmp_path / "lstm_vectors_s0.json").unlink()
+    assert joint.measure_speed(tmp_path, 1) is True and len(calls) == 1
