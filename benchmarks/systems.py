@@ -28,6 +28,7 @@ SYSTEMS: Dict[str, Tuple[str, ...]] = {
     "lstm_buffer2048": ("pos", "tag", "morph"),
     "lstm_warmup8k": ("pos", "tag", "morph"),
     "lstm_accuracy_warmup8k": ("pos", "tag", "morph"),
+    "lstm_vectors_depth1_warmup8k": ("pos", "tag", "morph"),
 }
 # The systems trained with every seed; the others with seed 0.
 HEADLINE = (
@@ -39,6 +40,7 @@ HEADLINE = (
     "lstm_buffer2048",
     "lstm_warmup8k",
     "lstm_accuracy_warmup8k",
+    "lstm_vectors_depth1_warmup8k",
 )
 # Systems that read pretrained vectors: our shipped config (None: spaCy's) and the table.
 VECTORS = DATA / "vectors"
@@ -46,6 +48,10 @@ VECTOR_SYSTEMS = {
     "lstm_vectors": ("{treebank}_joint_vectors.cfg", VECTORS / "glove_6B_50d_vectors"),
     "lstm_accuracy_warmup8k": ("{treebank}_joint_accuracy.cfg", VECTORS / "en_core_web_md_vectors"),
     "spacy_pair_vectors": (None, VECTORS / "en_core_web_md_vectors"),
+    "lstm_vectors_depth1_warmup8k": (
+        "{treebank}_joint_vectors.cfg",
+        VECTORS / "glove_6B_50d_vectors",
+    ),
 }
 # The single-target EWT systems (speed.py's names) and the config each starts from: a
 # file of configs/, or spaCy's pipes for `spacy init config` ("+bilstm": with spaCy's
@@ -129,6 +135,7 @@ SCHEDULE_SYSTEMS = {
     "lstm_buffer2048": "constant_buffer2048",
     "lstm_warmup8k": "warmup_linear_0.004_8k_buffer2048",
     "lstm_accuracy_warmup8k": "accuracy_warmup_linear_0.004_8k_buffer2048",
+    "lstm_vectors_depth1_warmup8k": "vectors_depth1_warmup_linear_0.004_8k_buffer2048",
 }
 # The ones the configs ship with (README's table shows them): ewt_joint.cfg's and the
 # accuracy preset's (ewt_joint_accuracy.cfg).
