@@ -116,6 +116,29 @@ def converged_lines(names: Iterable[str], joint: Path = JOINT) -> List[str]:
     return lines
 
 
+def accuracy_held(runs: Dict[str, List[Dict]], name: str) -> Optional[Tuple[bool, str]]:
+    """Whether a system keeps lstm_joint's test accuracy, the throughput issue's condition
+    on a faster shape or training: on UPOS, XPOS and FEATS its seed mean is no lower than
+    lstm_joint's by more than the sum of their seed sds (a system with one seed has none).
+
+    runs (Dict[str, List[Dict]]): joint.py's EWT runs.
+    name (str): The system.
+    RETURNS (Optional[Tuple[bool, str]]): Held or not, and each attribute's difference
+        with that sum; None without results of both.
+    """
+    if not runs.get(name) or not runs.get("lstm_joint"):
+        return None
+    held, parts = True, []
+    for label, key, _, _ in ACCURACIES[:3]:
+        sides = [values_of(runs[n], key) for n in (name, "lstm_joint")]
+        spread = sum(statistics.stdev(s) for s in sides if len(s) > 1)
+        diff = statistics.mean(sides[0]) - statistics.mean(sides[1])
+        held = held and diff >= -spread
+        parts.append(f"{label} {diff:+.2f} (sds {spread:.2f})")
+    word = "held" if held else "**not held**"
+    return held, f"accuracy {word} against lstm_joint: " + ", ".join(parts)
+
+
 def comparisons(runs: Dict[str, List[Dict]]) -> str:
     """RETURNS (str): A line per attribute: is lstm_joint's difference to spacy_pair and
     to our single-target systems larger than the sum of their seed sds?"""

@@ -42,17 +42,18 @@ HEADLINE = (
     "lstm_accuracy_warmup8k",
     "lstm_vectors_depth1_warmup8k",
 )
-# Systems that read pretrained vectors: our shipped config (None: spaCy's) and the table.
+# Systems that read pretrained vectors, and the table each reads.
 VECTORS = DATA / "vectors"
-VECTOR_SYSTEMS = {
-    "lstm_vectors": ("{treebank}_joint_vectors.cfg", VECTORS / "glove_6B_50d_vectors"),
-    "lstm_accuracy_warmup8k": ("{treebank}_joint_accuracy.cfg", VECTORS / "en_core_web_md_vectors"),
-    "spacy_pair_vectors": (None, VECTORS / "en_core_web_md_vectors"),
-    "lstm_vectors_depth1_warmup8k": (
-        "{treebank}_joint_vectors.cfg",
-        VECTORS / "glove_6B_50d_vectors",
-    ),
+GLOVE, MD = VECTORS / "glove_6B_50d_vectors", VECTORS / "en_core_web_md_vectors"
+VECTOR_TABLES = {
+    "lstm_vectors": GLOVE,
+    "lstm_accuracy_warmup8k": MD,
+    "spacy_pair_vectors": MD,
+    "lstm_vectors_depth1_warmup8k": GLOVE,
 }
+# Our systems that train another file of configs/ than {treebank}_joint.cfg (a system
+# of SCHEDULE_SYSTEMS trains its candidate's).
+CONFIGS = {"lstm_vectors": "{treebank}_joint_vectors.cfg"}
 # The single-target EWT systems (speed.py's names) and the config each starts from: a
 # file of configs/, or spaCy's pipes for `spacy init config` ("+bilstm": with spaCy's
 # own LSTM encoder in the tok2vec).
@@ -148,6 +149,12 @@ def schedule_systems(config: str) -> List[str]:
     return [s for s, c in SCHEDULE_SYSTEMS.items() if CANDIDATES[c][0] == config]
 
 
+def shipped_training(config: str) -> str:
+    """RETURNS (str): The system of SHIPPED_TRAININGS that trains `config` (a file name of
+    configs/) as it ships."""
+    return next(s for s in SHIPPED_TRAININGS if s in schedule_systems(config))
+
+
 def step_budget(system: str) -> Optional[int]:
     """RETURNS (Optional[int]): The steps a system of SCHEDULE_SYSTEMS trains (its
     schedule ends there), or None: patience decides (and joint.py's step cap)."""
@@ -165,7 +172,7 @@ def write_config(system: str, treebank: str, out: Path, log_file: Path) -> Path:
     RETURNS (Path): out.
     """
     lang = TREEBANKS[treebank][2]
-    name, vectors = VECTOR_SYSTEMS.get(system, (None, None))
+    vectors = VECTOR_TABLES.get(system)
     overrides = {"paths.vectors": str(vectors)} if vectors else {}
     if system.startswith("spacy") or (treebank == "ewt" and system in EWT_NAMES):
         ewt_config(EWT_NAMES[system], out, log_file)
@@ -173,7 +180,7 @@ def write_config(system: str, treebank: str, out: Path, log_file: Path) -> Path:
             overrides["components.tok2vec.model.embed.include_static_vectors"] = True
         config = util.load_config(out, overrides={"nlp.lang": lang, **overrides})
     else:
-        name = name or "{treebank}_joint.cfg"
+        name = CONFIGS.get(system, "{treebank}_joint.cfg")
         overrides["training.logger.output_file"] = str(log_file)
         overrides.update(SINGLE_TARGET.get(system, {}))
         overrides.update(SHAPE_SYSTEMS.get(system, {}))

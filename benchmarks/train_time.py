@@ -22,7 +22,7 @@ import typer
 
 from .common import RESULTS, WORK
 from .dev_ablation import ablate_table, read_lines
-from .joint_render import JOINT, cell, converged_lines, how, load_runs
+from .joint_render import JOINT, accuracy_held, cell, converged_lines, how, load_runs
 from .schedules import CANDIDATES, CONSTANT_TRAINING, candidate_config
 from .systems import SCHEDULE_SYSTEMS, SHIPPED_TRAININGS, schedule_systems
 
@@ -142,14 +142,23 @@ def target_lines(runs: Dict[str, List[Dict]]) -> List[str]:
         f"({statistics.mean(pair):,.0f} s), that is ≤ {limit:,.0f} s, with test accuracy "
         "within the seeds' spread of lstm_joint's:\n"
     ]
-    # The target is ewt_joint.cfg's; the accuracy preset's budget is its own (vectors).
-    for name in ("lstm_joint", *schedule_systems("ewt_joint.cfg")):
+    for name in ("lstm_joint", *timed_systems()):
         secs = [r["train_seconds"] for r in runs.get(name, [])]
-        if secs:
-            mean = statistics.mean(secs)
-            word = "met" if mean <= limit else "**missed**"
-            lines.append(f"- {name}: {word}, {mean:,.0f} s ({mean - limit:+,.0f} s)")
+        if not secs:
+            continue
+        mean = statistics.mean(secs)
+        held = accuracy_held(runs, name) if name != "lstm_joint" else (True, "")
+        word = "met" if mean <= limit and held and held[0] else "**missed**"
+        line = f"- {name}: {word}, {mean:,.0f} s ({mean - limit:+,.0f} s)"
+        lines.append(line + (f"; {held[1]}" if held and held[1] else ""))
     return lines
+
+
+def timed_systems() -> List[str]:
+    """RETURNS (List[str]): The schedule systems the time target judges: all but the
+    accuracy preset's, whose budget is its own (the vectors issue's three hours)."""
+    accuracy = schedule_systems("ewt_joint_accuracy.cfg")
+    return [name for name in SCHEDULE_SYSTEMS if name not in accuracy]
 
 
 def section(joint: Path = JOINT) -> Optional[str]:
@@ -182,7 +191,7 @@ def section(joint: Path = JOINT) -> Optional[str]:
             time_table(lines, runs),
             "",
             *target_lines(runs),
-            *converged_lines(schedule_systems("ewt_joint.cfg"), joint),
+            *converged_lines(timed_systems(), joint),
         ]
     )
 

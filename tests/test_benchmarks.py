@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict, List
 
 import pytest
 
@@ -132,10 +133,33 @@ def test_frontier_section_renders_its_result_files(tmp_path: Path, monkeypatch) 
     assert "`paths.vectors glove_6B_50d_vectors`" in text  # the table by name, not by path
     # A shape with vectors is compared with "vectors", which has no line yet: no delta.
     assert "| 96.00 | 90.00 | 91.00 |  | 3000 | 1,200 |" in text
-    assert "- shipped: met, 2.00× (+0.40)" in text and "- gru: met, 1.60× (+0.00)" in text
+    # Fast enough is not enough: trained to convergence, the shape must hold accuracy.
+    assert "- gru: **missed**, 1.60× (+0.00); not trained to convergence" in text
+    write_joint_runs(
+        tmp_path / "ewt",
+        {"lstm_joint": [95.6, 95.8], "lstm_warmup8k": [95.5, 95.6], "lstm_depth1": [95.3]},
+    )
+    monkeypatch.setitem(frontier.CONVERGED, "gru", "lstm_warmup8k")
+    text = frontier.section(tmp_path)
+    held = "lstm_warmup8k's accuracy held against lstm_joint: UPOS -0.15 (sds 0.21)"
+    assert f"- shipped: met, 2.00× (+0.40); {held}" in text
+    assert f"- gru: met, 1.60× (+0.00); {held}" in text
+    depth1 = "lstm_depth1's accuracy **not held** against lstm_joint: UPOS -0.40 (sds 0.14)"
+    assert f"- depth1: **missed**, 3.60× (+2.00); {depth1}" in text
     runs["gru"]["gru"] = 39000.0
     (tmp_path / "speed.json").write_text(json.dumps({"meta": meta, "runs": runs}))
-    assert "- gru: **missed**, 1.56× (-0.04)" in frontier.section()
+    assert "- gru: **missed**, 1.56× (-0.04); lstm_warmup8k's" in frontier.section(tmp_path)
+
+
+def write_joint_runs(folder: Path, upos: Dict[str, List[float]]) -> None:
+    """Write made-up joint.py result files: per system, one seed per UPOS accuracy (in %),
+    with XPOS and FEATS 1 and 2 points above it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for system, values in upos.items():
+        for seed, value in enumerate(values):
+            accs = {k: (value + add) / 100 for k, add in (("upos", 0), ("xpos", 1), ("feats", 2))}
+            result = {"system": system, "seed": seed, **{f"{k}_acc": v for k, v in accs.items()}}
+            (folder / f"{system}_s{seed}.json").write_text(json.dumps(result))
 
 
 def test_train_time_candidates_resolve(tmp_path: Path) -> None:
@@ -263,6 +287,21 @@ def test_train_time_section_renders_its_result_files(tmp_path: Path, monkeypatch
     assert "| spacy_pair (2 seeds, joint.py) |" in text and "| 750 ± 71 |" in text
     assert "≤ 2× spaCy's pair's mean (750 s), that is ≤ 1,500 s" in text
     assert "- lstm_joint: **missed**, 3,000 s (+1,500 s)" in text
+    # In time, but met only where the test accuracy holds; the accuracy preset has its own.
+    for system, upos in (("lstm_warmup8k", 95.0), ("lstm_vectors_depth1_warmup8k", 96.0)):
+        result = {"system": system, "seed": 0, "dev": dev, "best_step": 4000}
+        result.update(upos_acc=upos / 100, xpos_acc=0.95, feats_acc=0.96)
+        result.update(train_seconds=1400.0, total_train_seconds=1500.0)
+        (tmp_path / "ewt" / f"{system}_s0.json").write_text(json.dumps(result))
+    for path in (tmp_path / "ewt").glob("lstm_joint_s*.json"):
+        result = json.loads(path.read_text())
+        result.update(upos_acc=0.955, xpos_acc=0.95, feats_acc=0.96)
+        path.write_text(json.dumps(result))
+    text = train_time.section(tmp_path)
+    assert "- lstm_warmup8k: **missed**, 1,400 s (-100 s); accuracy **not held**" in text
+    assert "- lstm_vectors_depth1_warmup8k: met, 1,400 s (-100 s); accuracy held" in text
+    assert "UPOS +0.50 (sds 0.00), XPOS +0.00 (sds 0.00), FEATS +0.00 (sds 0.00)" in text
+    assert "lstm_accuracy_warmup8k" not in train_time.timed_systems()
 
 
 def test_train_steps_section_renders_the_latest_file(tmp_path: Path) -> None:
