@@ -48,6 +48,7 @@ GLOVE = DATA / "vectors" / "glove_6B_50d_vectors"
 CONVERGED = {
     "shipped": "lstm_warmup8k",
     "depth1": "lstm_depth1",
+    "vectors": "lstm_vectors",
     "vectors_depth1": "lstm_vectors_depth1_warmup8k",
 }
 # The spaCy system every shape is timed against (systems.EWT_CONFIGS).

@@ -96,6 +96,15 @@ CANDIDATES: Dict[str, Tuple[str, object, Optional[int], Dict[str, object]]] = {
         8000,
         {"training.batcher.buffer": 2048},
     ),
+    # The efficiency preset with vectors (GloVe 6B 50d by joint.py's system), with the
+    # schedule of ewt_joint.cfg: at its constant rate and patience a seed took 4,329 s to
+    # its best dev score.
+    "vectors_warmup_linear_0.004_8k_buffer2048": (
+        "ewt_joint_vectors.cfg",
+        warmup_linear(0.004, 8000),
+        8000,
+        {"training.batcher.buffer": 2048},
+    ),
     # The efficiency preset with vectors (GloVe 6B 50d by joint.py's system) at depth 1,
     # with ewt_joint.cfg's schedule: the frontier's vectors_depth1 shape runs at 1.86x
     # spaCy's pair and its steps cost about two thirds of depth 2's (issue: throughput).

@@ -29,6 +29,7 @@ SYSTEMS: Dict[str, Tuple[str, ...]] = {
     "lstm_warmup8k": ("pos", "tag", "morph"),
     "lstm_accuracy_warmup8k": ("pos", "tag", "morph"),
     "lstm_vectors_depth1_warmup8k": ("pos", "tag", "morph"),
+    "lstm_vectors_warmup8k": ("pos", "tag", "morph"),
 }
 # The systems trained with every seed; the others with seed 0.
 HEADLINE = (
@@ -41,6 +42,7 @@ HEADLINE = (
     "lstm_warmup8k",
     "lstm_accuracy_warmup8k",
     "lstm_vectors_depth1_warmup8k",
+    "lstm_vectors_warmup8k",
 )
 # Systems that read pretrained vectors, and the table each reads.
 VECTORS = DATA / "vectors"
@@ -50,6 +52,7 @@ VECTOR_TABLES = {
     "lstm_accuracy_warmup8k": MD,
     "spacy_pair_vectors": MD,
     "lstm_vectors_depth1_warmup8k": GLOVE,
+    "lstm_vectors_warmup8k": GLOVE,
 }
 # Our systems that train another file of configs/ than {treebank}_joint.cfg (a system
 # of SCHEDULE_SYSTEMS trains its candidate's).
@@ -137,6 +140,7 @@ SCHEDULE_SYSTEMS = {
     "lstm_warmup8k": "warmup_linear_0.004_8k_buffer2048",
     "lstm_accuracy_warmup8k": "accuracy_warmup_linear_0.004_8k_buffer2048",
     "lstm_vectors_depth1_warmup8k": "vectors_depth1_warmup_linear_0.004_8k_buffer2048",
+    "lstm_vectors_warmup8k": "vectors_warmup_linear_0.004_8k_buffer2048",
 }
 # The ones the configs ship with (README's table shows them): ewt_joint.cfg's and the
 # accuracy preset's (ewt_joint_accuracy.cfg).
