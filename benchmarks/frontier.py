@@ -177,7 +177,7 @@ def target_lines(runs: Dict[str, Dict[str, float]], joint: Path) -> List[str]:
         held = accuracy_held(converged, CONVERGED[name]) if name in CONVERGED else None
         fast = ratio >= TARGET_RATIO
         word = "met" if fast and held and held[0] else "**missed**"
-        why = f"{CONVERGED[name]}'s {held[1]}" if held else "not trained to convergence"
+        why = f"{CONVERGED[name]}: {held[1]}" if held else "not trained to convergence"
         lines.append(f"- {name}: {word}, {ratio:.2f}× ({ratio - TARGET_RATIO:+.2f}); {why}")
     return lines
 

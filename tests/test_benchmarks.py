@@ -141,14 +141,14 @@ def test_frontier_section_renders_its_result_files(tmp_path: Path, monkeypatch) 
     )
     monkeypatch.setitem(frontier.CONVERGED, "gru", "lstm_warmup8k")
     text = frontier.section(tmp_path)
-    held = "lstm_warmup8k's accuracy held against lstm_joint: UPOS -0.15 (sds 0.21)"
+    held = "lstm_warmup8k: accuracy held against lstm_joint: UPOS -0.15 (sds 0.21)"
     assert f"- shipped: met, 2.00× (+0.40); {held}" in text
     assert f"- gru: met, 1.60× (+0.00); {held}" in text
-    depth1 = "lstm_depth1's accuracy **not held** against lstm_joint: UPOS -0.40 (sds 0.14)"
+    depth1 = "lstm_depth1: accuracy **not held** against lstm_joint: UPOS -0.40 (sds 0.14)"
     assert f"- depth1: **missed**, 3.60× (+2.00); {depth1}" in text
     runs["gru"]["gru"] = 39000.0
     (tmp_path / "speed.json").write_text(json.dumps({"meta": meta, "runs": runs}))
-    assert "- gru: **missed**, 1.56× (-0.04); lstm_warmup8k's" in frontier.section(tmp_path)
+    assert "- gru: **missed**, 1.56× (-0.04); lstm_warmup8k:" in frontier.section(tmp_path)
 
 
 def write_joint_runs(folder: Path, upos: Dict[str, List[float]]) -> None:
