@@ -49,7 +49,7 @@ CONVERGED = {
     "shipped": "lstm_warmup8k",
     "depth1": "lstm_depth1",
     "vectors": "lstm_vectors",
-    "vectors_depth1": "lstm_vectors_depth1_warmup8k",
+    "vectors_depth1": "lstm_vectors_depth1_warmup6k",
 }
 # The spaCy system every shape is timed against (systems.EWT_CONFIGS).
 REFERENCE = "spacy_tagger_morphologizer"

@@ -30,6 +30,7 @@ SYSTEMS: Dict[str, Tuple[str, ...]] = {
     "lstm_accuracy_warmup8k": ("pos", "tag", "morph"),
     "lstm_vectors_depth1_warmup8k": ("pos", "tag", "morph"),
     "lstm_vectors_warmup8k": ("pos", "tag", "morph"),
+    "lstm_vectors_depth1_warmup6k": ("pos", "tag", "morph"),
 }
 # The systems trained with every seed; the others with seed 0.
 HEADLINE = (
@@ -43,6 +44,7 @@ HEADLINE = (
     "lstm_accuracy_warmup8k",
     "lstm_vectors_depth1_warmup8k",
     "lstm_vectors_warmup8k",
+    "lstm_vectors_depth1_warmup6k",
 )
 # Systems that read pretrained vectors, and the table each reads.
 VECTORS = DATA / "vectors"
@@ -53,6 +55,7 @@ VECTOR_TABLES = {
     "spacy_pair_vectors": MD,
     "lstm_vectors_depth1_warmup8k": GLOVE,
     "lstm_vectors_warmup8k": GLOVE,
+    "lstm_vectors_depth1_warmup6k": GLOVE,
 }
 # Our systems that train another file of configs/ than {treebank}_joint.cfg (a system
 # of SCHEDULE_SYSTEMS trains its candidate's).
@@ -141,6 +144,7 @@ SCHEDULE_SYSTEMS = {
     "lstm_accuracy_warmup8k": "accuracy_warmup_linear_0.004_8k_buffer2048",
     "lstm_vectors_depth1_warmup8k": "vectors_depth1_warmup_linear_0.004_8k_buffer2048",
     "lstm_vectors_warmup8k": "vectors_warmup_linear_0.004_8k_buffer2048",
+    "lstm_vectors_depth1_warmup6k": "vectors_depth1_warmup_linear_0.004_6k_buffer2048",
 }
 # The ones the configs ship with (README's table shows them): ewt_joint.cfg's and the
 # accuracy preset's (ewt_joint_accuracy.cfg).
