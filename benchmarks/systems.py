@@ -146,9 +146,9 @@ SCHEDULE_SYSTEMS = {
     "lstm_vectors_warmup8k": "vectors_warmup_linear_0.004_8k_buffer2048",
     "lstm_vectors_depth1_warmup6k": "vectors_depth1_warmup_linear_0.004_6k_buffer2048",
 }
-# The ones the configs ship with (README's table shows them): ewt_joint.cfg's and the
-# accuracy preset's (ewt_joint_accuracy.cfg).
-SHIPPED_TRAININGS = ("lstm_warmup8k", "lstm_accuracy_warmup8k")
+# The ones the configs ship with (README's table shows them): ewt_joint.cfg's, the
+# accuracy preset's (ewt_joint_accuracy.cfg) and the fast preset's (ewt_joint_fast.cfg).
+SHIPPED_TRAININGS = ("lstm_warmup8k", "lstm_accuracy_warmup8k", "lstm_vectors_depth1_warmup6k")
 
 
 def schedule_systems(config: str) -> List[str]:

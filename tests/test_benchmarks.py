@@ -206,7 +206,11 @@ def test_schedule_system_trains_its_candidate(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "config,system",
-    [("ewt_joint.cfg", "lstm_warmup8k"), ("ewt_joint_accuracy.cfg", "lstm_accuracy_warmup8k")],
+    [
+        ("ewt_joint.cfg", "lstm_warmup8k"),
+        ("ewt_joint_accuracy.cfg", "lstm_accuracy_warmup8k"),
+        ("ewt_joint_fast.cfg", "lstm_vectors_depth1_warmup6k"),
+    ],
 )
 def test_shipped_config_trains_as_its_schedule_system(config: str, system: str) -> None:
     """A shipped config trains as the schedule system measured for it: the same settings,

@@ -72,6 +72,7 @@ def test_init_labels_writes_a_label_set_per_target(joint_corpus: Path, demo_reco
         ("ewt_joint.cfg", {"pos_acc", "tag_acc", "morph_acc"}),
         ("ewt_joint_vectors.cfg", {"pos_acc", "tag_acc", "morph_acc"}),
         ("ewt_joint_accuracy.cfg", {"pos_acc", "tag_acc", "morph_acc"}),
+        ("ewt_joint_fast.cfg", {"pos_acc", "tag_acc", "morph_acc"}),
         ("gdt_joint.cfg", {"pos_acc", "tag_acc", "morph_acc"}),
     ],
 )
@@ -101,12 +102,14 @@ def test_shipped_optimizer_resolves_alone(path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("config_name", ["ewt_joint.cfg", "ewt_joint_vectors.cfg"])
+@pytest.mark.parametrize(
+    "config_name", ["ewt_joint.cfg", "ewt_joint_vectors.cfg", "ewt_joint_fast.cfg"]
+)
 def test_spacy_train_joint_config(config_name: str, joint_corpus: Path, vectors_dir) -> None:
     """`spacy train configs/ewt_joint.cfg` (no --code) trains all three heads, shows their
     three accuracies, and saves a pipeline that writes all three attributes, each token's
     FEATS one seen with its predicted UPOS in training (the config restricts them). The
-    vectors preset does the same with `--paths.vectors` and saves the vectors with it."""
+    vector presets do the same with `--paths.vectors` and save the vectors with them."""
     overrides = [
         "--training.max_steps", "60", "--training.eval_frequency", "30",
         "--components.lstm_tagger.model.hidden_width", "32",
