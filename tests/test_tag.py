@@ -363,13 +363,18 @@ def test_failure_mid_file_then_resume(tmp_path: Path, model_dir: Path, monkeypat
 
 
 def start_tagging(
-    tmp_path: Path, model_dir: Path, *args: str, timeout: float = 120, stdout=subprocess.DEVNULL
+    tmp_path: Path,
+    model_dir: Path,
+    *args: str,
+    timeout: float = 120,
+    stdout=subprocess.DEVNULL,
+    lines: int = 20_000,
 ) -> subprocess.Popen:
-    """Start `tag` (plus `args`) on a small, a big and a small file in a child process
-    (one torch thread); RETURNS it once the big file's .partial has output."""
+    """Start `tag` (plus `args`) on a small, a big (`lines` lines) and a small file in a
+    child process (one torch thread); RETURNS it once the big file's .partial has output."""
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("The dog ate .\n")
-    (tmp_path / "in" / "b.txt").write_text("The cat ran to the dog .\n" * 20_000)
+    (tmp_path / "in" / "b.txt").write_text("The cat ran to the dog .\n" * lines)
     (tmp_path / "in" / "c.txt").write_text("A cat .\n")
     cmd = [sys.executable, "-m", "spacy_lstm_tagger", "tag", str(model_dir), str(tmp_path / "in")]
     cmd += ["-o", str(tmp_path / "out"), *args]
