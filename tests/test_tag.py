@@ -362,24 +362,28 @@ def test_failure_mid_file_then_resume(tmp_path: Path, model_dir: Path, monkeypat
     assert len(reference.results) == 3
 
 
+def default_sigint() -> None:
+    """Restore SIGINT's default handling in a child process before it starts."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_tagging(
-    tmp_path: Path,
-    model_dir: Path,
-    *args: str,
-    timeout: float = 120,
-    stdout=subprocess.DEVNULL,
-    lines: int = 20_000,
+    tmp_path: Path, model_dir: Path, *args: str, timeout: float = 120, stdout=subprocess.DEVNULL
 ) -> subprocess.Popen:
-    """Start `tag` (plus `args`) on a small, a big (`lines` lines) and a small file in a
-    child process (one torch thread); RETURNS it once the big file's .partial has output."""
+    """Start `tag` (plus `args`) on a small, a big and a small file in a child process
+    (one torch thread); RETURNS it once the big file's .partial has output."""
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("The dog ate .\n")
-    (tmp_path / "in" / "b.txt").write_text("The cat ran to the dog .\n" * lines)
+    (tmp_path / "in" / "b.txt").write_text("The cat ran to the dog .\n" * 20_000)
     (tmp_path / "in" / "c.txt").write_text("A cat .\n")
     cmd = [sys.executable, "-m", "spacy_lstm_tagger", "tag", str(model_dir), str(tmp_path / "in")]
     cmd += ["-o", str(tmp_path / "out"), *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=subprocess.DEVNULL)
+    # SIGINT as at a terminal: a shell without job control starts background commands
+    # (`make test &`) with SIGINT ignored, and a child inherits that.
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=stdout, stderr=subprocess.DEVNULL, preexec_fn=default_sigint
+    )
     partial = tmp_path / "out" / "b.conllu.partial"
     deadline = time.time() + timeout
     while not (partial.exists() and partial.stat().st_size > 0) and proc.poll() is None:

@@ -206,17 +206,11 @@ def test_workers_empty_input(tmp_path: Path, model_dir: Path):  # noqa: F811
     assert all(p.read_bytes() == b"" for p in (tmp_path / "out").iterdir())
 
 
-def start_workers(
-    tmp_path: Path,
-    model_dir: Path,  # noqa: F811
-    lines: int = 20_000,
-) -> subprocess.Popen:
-    """`tag -n 2` of a small, a big (`lines` lines) and a small file (`start_tagging`), its
-    workers running, once the big file's .partial has its first chunk."""
+def start_workers(tmp_path: Path, model_dir: Path) -> subprocess.Popen:  # noqa: F811
+    """`tag -n 2` of a small, a big and a small file (`start_tagging`), its workers
+    running, once the big file's .partial has its first chunk."""
     args = ["-n", "2", "--chunk-lines", "500", "-b", "100"]
-    proc = start_tagging(
-        tmp_path, model_dir, *args, timeout=180, stdout=subprocess.PIPE, lines=lines
-    )
+    proc = start_tagging(tmp_path, model_dir, *args, timeout=180, stdout=subprocess.PIPE)
     assert proc.poll() is None
     assert len(children(proc.pid)) >= 2  # the workers (and maybe a resource tracker)
     return proc
@@ -265,9 +259,7 @@ def test_workers_killed_then_resume(tmp_path: Path, model_dir: Path):  # noqa: F
 def test_workers_ctrl_c(tmp_path: Path, model_dir: Path):  # noqa: F811
     """SIGINT to the parent: exit 130, no complete-looking or partial file for the file being
     tagged, and no worker left running."""
-    # A big file that takes far longer to tag than the signal takes to arrive, even on a
-    # loaded machine (20,000 lines could finish first: exit 0).
-    proc = start_workers(tmp_path, model_dir, lines=400_000)
+    proc = start_workers(tmp_path, model_dir)
     pids = children(proc.pid)
     proc.send_signal(signal.SIGINT)
     stdout, _ = proc.communicate(timeout=60)
