@@ -85,6 +85,13 @@ def table(runs: Dict[str, List[Dict]], speeds: Dict[str, float]) -> str:
     return "\n".join(rows)
 
 
+def mean_gap(first: List[float], second: List[float]) -> Tuple[float, float]:
+    """RETURNS (Tuple[float, float]): The mean of `first` minus that of `second`, and the
+    sum of their seed sds (a side with one seed adds none)."""
+    spread = sum(statistics.stdev(s) for s in (first, second) if len(s) > 1)
+    return statistics.mean(first) - statistics.mean(second), spread
+
+
 def difference(runs: Dict[str, List[Dict]], key: str, other: str) -> Optional[str]:
     """RETURNS (Optional[str]): lstm_joint minus `other` on `key`, in points, and whether
     it is larger than the sum of their seed sds (a system with one seed has none); None
@@ -92,13 +99,12 @@ def difference(runs: Dict[str, List[Dict]], key: str, other: str) -> Optional[st
     sides = [values_of(runs.get(n, []), key) for n in ("lstm_joint", other)]
     if not all(sides):
         return None
-    text = f"vs {other} {statistics.mean(sides[0]) - statistics.mean(sides[1]):+.2f} points"
+    gap, sds = mean_gap(*sides)
+    text = f"vs {other} {gap:+.2f} points"
     single = [n for n, s in zip(("lstm_joint", other), sides) if len(s) == 1]
     if len(single) == 2:
         return text + " (one seed each: no sd to judge it by)"
-    sds = sum(statistics.stdev(s) for s in sides if len(s) > 1)
-    diff = abs(statistics.mean(sides[0]) - statistics.mean(sides[1]))
-    text += f", {'larger' if diff > sds else 'not larger'} than the sum of seed sds {sds:.2f}"
+    text += f", {'larger' if abs(gap) > sds else 'not larger'} than the sum of seed sds {sds:.2f}"
     return text + (f" ({single[0]}: one seed, no sd)" if single else "")
 
 
@@ -130,9 +136,7 @@ def accuracy_held(runs: Dict[str, List[Dict]], name: str) -> Optional[Tuple[bool
         return None
     held, parts = True, []
     for label, key, _, _ in ACCURACIES[:3]:
-        sides = [values_of(runs[n], key) for n in (name, "lstm_joint")]
-        spread = sum(statistics.stdev(s) for s in sides if len(s) > 1)
-        diff = statistics.mean(sides[0]) - statistics.mean(sides[1])
+        diff, spread = mean_gap(*(values_of(runs[n], key) for n in (name, "lstm_joint")))
         held = held and diff >= -spread
         parts.append(f"{label} {diff:+.2f} (sds {spread:.2f})")
     word = "held" if held else "**not held**"

@@ -43,6 +43,11 @@ RUNS: Dict[str, Dict] = {
 N_SHARDS = 8
 BIG = "one big file"
 RESULT_DIR = RESULTS / "tag_speed"
+# How the latest result file's runs were ordered (meta "rounds").
+ORDER = {
+    False: "each configuration's runs came one after another",
+    True: "the runs went in rounds, each round over every configuration",
+}
 
 
 def make_model(data: Path, work: Path) -> Path:
@@ -144,23 +149,33 @@ def run_one(model: Path, inputs: Path, output: Path, spec: Dict) -> Dict[str, fl
 
 def measure(model: Path, work: Path, repeats: int) -> Dict[str, Dict]:
     """Each configuration: start-up on one line, then the 8 files, then the one big file;
-    best of the repeats. RETURNS (Dict[str, Dict]): By run name ("..., one big file" for
-    the big file)."""
+    best of the repeats. The repeats are rounds over every configuration, so that a drift
+    in the machine's speed (it varies by several percent from minute to minute) falls on
+    all of them alike and not on whichever ran last.
+
+    RETURNS (Dict[str, Dict]): By run name ("..., one big file" for the big file); each
+    with every round's wall time ("round_wall_s"), in round order.
+    """
+    startups: Dict[str, List[float]] = {}
+    rounds: Dict[str, List[Dict]] = {}
+    for i in range(repeats):
+        for name, spec in RUNS.items():
+            slug = name.replace(", ", "_").replace(" ", "")
+            one = run_one(model, work / "one", work / f"one_{slug}_{i}", spec)
+            startups.setdefault(name, []).append(one["wall_s"])
+            for label, inputs, out in ((name, "corpus", "out"), (f"{name}, {BIG}", "big", "big")):
+                run = run_one(model, work / inputs, work / f"{out}_{slug}_{i}", spec)
+                rounds.setdefault(label, []).append(run)
+                print(
+                    label, i, json.dumps({k: round(v, 2) for k, v in run.items()}), file=sys.stderr
+                )
     results: Dict[str, Dict] = {}
-    for name, spec in RUNS.items():
-        slug = name.replace(", ", "_").replace(" ", "")
-        one = [run_one(model, work / "one", work / f"one_{slug}_{i}", spec) for i in range(repeats)]
-        startup = min(run["wall_s"] for run in one)
-        for label, inputs, out in ((name, "corpus", "out"), (f"{name}, {BIG}", "big", "big")):
-            runs = [
-                run_one(model, work / inputs, work / f"{out}_{slug}_{i}", spec)
-                for i in range(repeats)
-            ]
-            best = min(runs, key=lambda r: r["wall_s"])
-            best["startup_s"] = startup
-            best["words_per_s"] = best["words"] / best["wall_s"]
-            results[label] = best
-            print(label, json.dumps({k: round(v, 2) for k, v in best.items()}), file=sys.stderr)
+    for label, runs in rounds.items():
+        best = dict(min(runs, key=lambda r: r["wall_s"]))
+        best["startup_s"] = min(startups[label.replace(f", {BIG}", "")])
+        best["words_per_s"] = best["words"] / best["wall_s"]
+        best["round_wall_s"] = [r["wall_s"] for r in runs]
+        results[label] = best
     return results
 
 
@@ -199,6 +214,19 @@ def local_ratios(results: Dict[str, Dict]) -> List[Tuple[str, float]]:
     return ratios
 
 
+def round_ratios(results: Dict[str, Dict]) -> List[List[float]]:
+    """RETURNS (List[List[float]]): Local n_process 2 against 1 in each round (wall time of
+    n_process 1 over that of n_process 2, the same words), on the 8 files and on the big
+    file; empty lists for result files from before the rounds were recorded."""
+    ratios = []
+    for suffix in ("", f", {BIG}"):
+        one, two = (
+            results[f"local, n_process {n}{suffix}"].get("round_wall_s", []) for n in (1, 2)
+        )
+        ratios.append([a / b for a, b in zip(one, two)])
+    return ratios
+
+
 def table(results: Dict[str, Dict]) -> str:
     """RETURNS (str): A Markdown table, and Ray's overhead against local at equal workers."""
     rows = [
@@ -213,8 +241,11 @@ def table(results: Dict[str, Dict]) -> str:
             f"| {steady} | {r['words_per_cpu_s']:,.0f} "
             f"| {r['startup_s']:.1f} | {r['first_output_s']:.1f} | {r['worker_peak_rss_mb']:.0f} |"
         )
-    for inputs, ratio in local_ratios(results):
-        rows.append(f"\nLocal, n_process 2 against 1{inputs}: {ratio:.2f}x the words/s (wall)")
+    for (inputs, ratio), rounds in zip(local_ratios(results), round_ratios(results)):
+        each = f"; each round: {', '.join(f'{r:.2f}x' for r in rounds)}" if rounds else ""
+        rows.append(
+            f"\nLocal, n_process 2 against 1{inputs}: {ratio:.2f}x the words/s (wall){each}"
+        )
     for n in (1, 2):
         lo = results[f"local, n_process {n}"]
         ra = results["Ray, 1 actor" if n == 1 else "Ray, 2 actors"]
@@ -265,7 +296,8 @@ def section(runs: Path = RESULT_DIR) -> Optional[str]:
             "line, in 8 files, and the same text in one big file; CoNLL-U out), locally with 1 "
             "and 2 processes and on Ray with 1 and 2 actors, every run a fresh process; steady "
             "words/s leaves out start-up, model loading and Ray's start (8 files only: it is "
-            "timed from the first finished file). Best of the runs by wall time.\n",
+            "timed from the first finished file). Best of the runs by wall time; "
+            f"{ORDER[bool(meta.get('rounds'))]}.\n",
             *(f"- {key}: {recorded([meta.get(key)])}" for key in keys),
             f"- load average at start and end: {meta.get('load_average', 'not recorded')}; "
             f"all runs wrote identical files: {data['identical_outputs']}\n",
@@ -279,7 +311,9 @@ def main(
     data: Path = typer.Option(DATA / "ud-english-ewt", help="EWT CoNLL-U folder"),
     work: Path = typer.Option(Path("/tmp/tag_speed"), help="Working directory"),
     model: Optional[Path] = typer.Option(None, help="A trained pipeline (default: initialized)"),
-    repeats: int = typer.Option(2, help="Runs of each configuration; the fastest counts"),
+    repeats: int = typer.Option(
+        3, help="Rounds over every configuration; the fastest run of each counts"
+    ),
     copies: int = typer.Option(
         4, help="EWT train's text this many times over, so that start-up is a small part"
     ),
@@ -295,7 +329,7 @@ def main(
         f"load average {os.getloadavg()[0]:.1f} at start",
         file=sys.stderr,
     )
-    meta = {**metadata("tag_speed"), "copies": copies}
+    meta = {**metadata("tag_speed"), "copies": copies, "rounds": repeats}
     start_load = os.getloadavg()[0]
     results = measure(model, work, repeats)
     meta["load_average"] = f"{start_load:.1f}, {os.getloadavg()[0]:.1f}"
