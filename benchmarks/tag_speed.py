@@ -227,6 +227,17 @@ def round_ratios(results: Dict[str, Dict]) -> List[List[float]]:
     return ratios
 
 
+def startup_bound(run: Dict) -> float:
+    """The most that 2 workers can gain on an n_process 1 run if its start-up (imports and
+    model load, which each worker also pays, in parallel) stays serial and the rest halves.
+
+    run (Dict): An n_process 1 result (wall_s, startup_s).
+    RETURNS (float): Its wall time over that of such an ideal 2-worker run.
+    """
+    startup = min(run["startup_s"], run["wall_s"])
+    return run["wall_s"] / (startup + (run["wall_s"] - startup) / 2)
+
+
 def table(results: Dict[str, Dict]) -> str:
     """RETURNS (str): A Markdown table, and Ray's overhead against local at equal workers."""
     rows = [
@@ -241,10 +252,16 @@ def table(results: Dict[str, Dict]) -> str:
             f"| {steady} | {r['words_per_cpu_s']:,.0f} "
             f"| {r['startup_s']:.1f} | {r['first_output_s']:.1f} | {r['worker_peak_rss_mb']:.0f} |"
         )
-    for (inputs, ratio), rounds in zip(local_ratios(results), round_ratios(results)):
+    ratios = zip(("", f", {BIG}"), local_ratios(results), round_ratios(results))
+    for suffix, (inputs, ratio), rounds in ratios:
         each = f"; each round: {', '.join(f'{r:.2f}x' for r in rounds)}" if rounds else ""
+        one = results[f"local, n_process 1{suffix}"]
+        bound = (
+            f"; bound {startup_bound(one):.2f}x, with n_process 1's start-up "
+            f"({one['startup_s']:.1f} s of its {one['wall_s']:.1f} s) serial"
+        )
         rows.append(
-            f"\nLocal, n_process 2 against 1{inputs}: {ratio:.2f}x the words/s (wall){each}"
+            f"\nLocal, n_process 2 against 1{inputs}: {ratio:.2f}x the words/s (wall){each}{bound}"
         )
     for n in (1, 2):
         lo = results[f"local, n_process {n}"]

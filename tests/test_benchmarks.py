@@ -68,8 +68,10 @@ def test_tag_speed_section_renders_its_latest_result_file(tmp_path: Path) -> Non
     assert "| Ray, 2 actors | 1,000 | 2.0 | 500 | 600 | 700 | 1.0 | 1.5 | 600 |" in text
     # No steady words/s for one file (it is timed from the first finished file).
     assert "| Ray, 2 actors, one big file | 1,000 | 2.0 | 900 |  | 700 |" in text
-    assert "n_process 2 against 1, 8 files: 1.00x the words/s (wall)\n" in text
-    assert "n_process 2 against 1, one big file: 1.80x the words/s (wall)\n" in text
+    # The bound: 2.0 s of n_process 1's wall, 1.0 s of it start-up: 2.0 / (1.0 + 1.0 / 2).
+    bound = "; bound 1.33x, with n_process 1's start-up (1.0 s of its 2.0 s) serial\n"
+    assert "n_process 2 against 1, 8 files: 1.00x the words/s (wall)" + bound in text
+    assert "n_process 2 against 1, one big file: 1.80x the words/s (wall)" + bound in text
     assert "each configuration's runs came one after another" in text
     # A file with rounds: each round's ratio is n_process 1's wall time over n_process 2's.
     rounds = {
@@ -82,8 +84,8 @@ def test_tag_speed_section_renders_its_latest_result_file(tmp_path: Path) -> Non
     data_rounds = {"meta": {"rounds": 2}, "results": timed, "identical_outputs": True}
     (tmp_path / "20260102-000000.json").write_text(json.dumps(data_rounds))
     text = tag_speed.section(tmp_path)
-    assert "8 files: 1.00x the words/s (wall); each round: 2.00x, 1.50x\n" in text
-    assert "one big file: 1.80x the words/s (wall); each round: 1.80x, 2.00x\n" in text
+    assert "8 files: 1.00x the words/s (wall); each round: 2.00x, 1.50x" + bound in text
+    assert "one big file: 1.80x the words/s (wall); each round: 1.80x, 2.00x" + bound in text
     assert "the runs went in rounds, each round over every configuration" in text
     (tmp_path / "20260102-000000.json").unlink()
     # An earlier run is in the history, before the latest, which the tables show.
