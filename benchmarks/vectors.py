@@ -92,6 +92,13 @@ ACCURACY_SETTINGS = {
     "acc_preset_lr001": ("ewt_joint_accuracy.cfg", ["--training.optimizer.learn_rate", "0.001"]),
     # Whether the preset's word dropout pays inside it (acc_wd02 tried it alone).
     "acc_preset_wd0": ("ewt_joint_accuracy.cfg", [f"--{MODEL}.word_dropout", "0.0"]),
+    # FEATS is the attribute furthest below UDPipe 2: a softmax per feature, as Stanza has.
+    "acc_preset_features": (
+        "ewt_joint_accuracy.cfg",
+        ["--components.lstm_tagger.morph_mode", "features"],
+    ),
+    # The wider encoder gave most of the preset's gain (acc_h256); UDPipe 2 has 512.
+    "acc_preset_h384": ("ewt_joint_accuracy.cfg", [f"--{MODEL}.hidden_width", "384"]),
 }
 ABLATIONS.update(
     {
