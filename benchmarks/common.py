@@ -204,14 +204,24 @@ def dirty_files() -> List[str]:
     """RETURNS (List[str]): Changed or untracked files of the checkout, but for what the
     benchmarks write (NOT_CODE): with any, a measurement's code is not its commit's."""
     cmd = ["git", "status", "--porcelain", "--", ".", *(f":!{p}" for p in NOT_CODE)]
-    out = subprocess.run(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE).stdout
-    return [line[3:] for line in out.splitlines() if line.strip()]
+    return [line[3:] for line in git_output(cmd).splitlines() if line.strip()]
+
+
+def git_output(cmd: List[str]) -> str:
+    """RETURNS (str): A git command's output; empty where there is no git or no repository
+    (a copy of the tree without .git, as on a lent device machine)."""
+    try:
+        return subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True).stdout
+    except FileNotFoundError:
+        return ""
 
 
 def git_commit() -> str:
-    """RETURNS (str): The current commit, with '+dirty' if the code has changes."""
-    cmd = ["git", "rev-parse", "HEAD"]
-    sha = subprocess.run(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE).stdout.strip()
+    """RETURNS (str): The current commit, with '+dirty' if the code has changes. In a copy
+    of the tree without .git, BENCHMARK_COMMIT names the commit it was copied from."""
+    sha = git_output(["git", "rev-parse", "HEAD"]).strip()
+    if not sha:
+        return os.environ.get("BENCHMARK_COMMIT", "not recorded") + " (copy without .git)"
     return sha + ("+dirty" if dirty_files() else "")
 
 

@@ -18,6 +18,7 @@ from . import (
     long_docs,
     partial_annotation,
     speed,
+    tag_scaling,
     tag_speed,
     train_steps,
     train_time,
@@ -50,6 +51,7 @@ SECTIONS: List[Tuple[str, Callable[[], Optional[str]]]] = [
     ("train-steps", train_steps.section),
     ("long-docs", long_docs.section),
     ("tag-speed", tag_speed.section),
+    ("tag-scaling", tag_scaling.section),
     ("partial-annotation", partial_annotation.section),
 ]
 

@@ -16,7 +16,15 @@ from typing import Dict, List
 import pytest
 
 import benchmarks
-from benchmarks import frontier, render, schedules, tag_speed, train_steps, train_time
+from benchmarks import (
+    frontier,
+    render,
+    schedules,
+    tag_scaling,
+    tag_speed,
+    train_steps,
+    train_time,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted(info.name for info in pkgutil.iter_modules(benchmarks.__path__))
@@ -99,6 +107,29 @@ def test_tag_speed_section_renders_its_latest_result_file(tmp_path: Path) -> Non
         "|  | `abc+dir` | not recorded | 500 | 1.00x | 1.80x |"
     )
     assert tag_speed.section(tmp_path / "none") is None
+
+
+def test_tag_scaling_section_renders_its_latest_result_file(tmp_path: Path) -> None:
+    """A made-up result file: words/s, the speed-up against n_process 1 and its bound from
+    n_process 1's start-up, for each worker count."""
+    assert tag_scaling.section(tmp_path) is None
+
+    def run(wall_s: float, words: int = 1000) -> dict:
+        return {"wall_s": wall_s, "words": words, "words_per_s": words / wall_s}
+
+    figures = {"worker_peak_rss_mb": 600.0, "words_per_cpu_s": 700.0}
+    results = {"1, start-up": run(1.0, 1), "4, start-up": run(1.5, 1)}
+    for label in ("8 files", "one big file"):
+        results[f"1, {label}"] = {**run(9.0), **figures}
+        results[f"4, {label}"] = {**run(4.5), **figures, "worker_peak_rss_mb": 650.0}
+    data = {"meta": {"commit": "abc", "cpu": "a CPU, 16 usable cores", "rounds": 1}}
+    data.update(workers=[1, 4], results=results, identical_outputs=True)
+    (tmp_path / "20260101-000000.json").write_text(json.dumps(data))
+    text = tag_scaling.section(tmp_path)
+    assert "- CPU: a CPU, 16 usable cores; rounds: 1; all runs wrote identical files: True" in text
+    # 9 s with 1 s of start-up: the bound for 4 workers is 9 / (1 + 8 / 4) = 3.00.
+    assert "| 4 | 1.5 | 222 | 2.00× (3.00×) | 222 | 2.00× (3.00×) | 650 | 700 |" in text
+    assert "| 1 | 1.0 | 111 | 1.00× (1.00×) | 111 | 1.00× (1.00×) | 600 | 700 |" in text
 
 
 def test_tag_speed_corpus_folders_hold_only_the_text(tmp_path: Path) -> None:
