@@ -76,28 +76,36 @@ def cli_overrides(overrides: Dict[str, object]) -> List[str]:
 
 
 def speed(
+    names: List[str] = typer.Argument(None, help="Only these shapes, in this order"),
     work: Path = typer.Option(WORK / "frontier", help="Scratch folder"),
     repeats: int = typer.Option(5, help="Timed rounds (median), after a warm-up"),
+    output: Path = typer.Option(
+        SPEED_FILE, help="Result file; another machine's goes beside it as speed_NAME.json"
+    ),
 ) -> None:
-    """Time every shape beside spaCy's pair on EWT dev into SPEED_FILE: each shape in a
-    fresh process of its own, with only the pair (many pipelines in one process slow each
-    other down). Run it on an otherwise idle machine."""
+    """Time every shape (or each one named) beside spaCy's pair on EWT dev into `output`:
+    each shape in a fresh process of its own, with only the pair (many pipelines in one
+    process slow each other down). Run it on an otherwise idle machine."""
     from .speed_shapes import build_shape
     from .systems import ewt_config
 
+    unknown = sorted(set(names or []) - set(SHAPES))
+    if unknown:
+        raise typer.BadParameter(f"Unknown shapes {unknown}; the shapes: {sorted(SHAPES)}")
     dev = convert("ewt", work / "corpus" / "ewt", splits=("dev",))["dev"]
     runs: Dict[str, Dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         spacy_cfg = ewt_config(REFERENCE, Path(tmp) / "spacy.cfg", Path(tmp) / "log.jsonl")
         pair = build_shape(spacy_cfg, {}, dev, Path(tmp) / "spacy")
-        for i, (name, (config, overrides)) in enumerate(SHAPES.items()):
+        for i, name in enumerate(names or SHAPES):
+            config, overrides = SHAPES[name]
             model = build_shape(ROOT / "configs" / config, overrides, dev, Path(tmp) / str(i))
             cmd = [sys.executable, "-m", "benchmarks.joint_measure", "speed", str(dev)]
             cmd += [f"{name}={model}", f"{REFERENCE}={pair}", "--repeats", str(repeats)]
             runs[name] = last_json(cmd)
             print(name, json.dumps(runs[name]), flush=True)
     meta = {**metadata("frontier"), "repeats": repeats, "data": "EWT dev", "threads": 1}
-    write_json(SPEED_FILE, {"meta": meta, "runs": runs})
+    write_json(output, {"meta": meta, "runs": runs})
 
 
 def speed_ratios(runs: Dict[str, Dict[str, float]]) -> Dict[str, float]:
@@ -215,10 +223,25 @@ def section(joint: Path = JOINT) -> Optional[str]:
             "and the shape, trained to convergence, keeps lstm_joint's test accuracy on "
             "UPOS, XPOS and FEATS (its seed mean no lower by more than the sum of the seed sds):\n",
             *target_lines(runs, joint),
+            *other_machines(),
             # The shipped shape's are in the training-time section.
             *converged_lines([CONVERGED[n] for n in CONVERGED if n != "shipped"], joint),
         ]
     )
+
+
+def other_machines(folder: Path = RESULT_DIR) -> List[str]:
+    """RETURNS (List[str]): The shapes timed on other machines (speed_NAME.json beside
+    SPEED_FILE), each beside spaCy's pair in the same process, as in SPEED_FILE."""
+    rows = []
+    for path in sorted(folder.glob("speed_*.json")):
+        data = json.loads(path.read_text())
+        ratios = speed_ratios(data["runs"])
+        cells = ", ".join(f"{name} {ratio:.2f}×" for name, ratio in ratios.items())
+        rows.append(f"- {how([data['meta']])}: {cells} spaCy's pair")
+    if not rows:
+        return []
+    return ["\nThe same timing on other machines (words/s against spaCy's pair):\n", *rows]
 
 
 app = typer.Typer(add_completion=False)

@@ -12,12 +12,13 @@ if the start-up of n_process 1 (imports and model load, which every worker also 
 parallel) stays serial and the rest divides by N.
 """
 
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import typer
 
@@ -29,16 +30,24 @@ RESULT_DIR = RESULTS / "tag_scaling"
 INPUTS = {"8 files": ("corpus", "out"), BIG: ("big", "big")}
 
 
-def measure(model: Path, work: Path, workers: List[int], repeats: int) -> Dict[str, Dict]:
+def measure(
+    model: Path,
+    work: Path,
+    workers: List[int],
+    repeats: int,
+    save: Callable[[Dict, List[int]], None],
+) -> None:
     """Each worker count on the 8 files and on the big file, in rounds over every count;
-    the fastest round of each counts.
+    the fastest round of each counts. After each count, `save` gets the results so far
+    and the counts they cover, so that a run cut short still leaves a result file.
 
-    RETURNS (Dict[str, Dict]): By "N workers, INPUTS": tag_speed's figures of the fastest
-    run, its words/s and every round's wall time; "N workers, start-up": one line's.
+    save (Callable): Called with (results, counts): by "N, INPUTS" tag_speed's figures of
+        the fastest run, its words/s and every round's wall time; by "N, start-up" one
+        line's.
     """
     rounds: Dict[str, List[Dict]] = {}
     for i in range(repeats):
-        for n in workers:
+        for done, n in enumerate(workers, 1):
             spec = {"n_process": n}
             one = run_one(model, work / "one", work / f"one_n{n}_{i}", spec)
             rounds.setdefault(f"{n}, start-up", []).append(one)
@@ -46,6 +55,12 @@ def measure(model: Path, work: Path, workers: List[int], repeats: int) -> Dict[s
                 run = run_one(model, work / inputs, work / f"{out}_n{n}_{i}", spec)
                 rounds.setdefault(f"{n}, {label}", []).append(run)
                 print(f"n_process {n}, {label}, round {i}: {run['wall_s']:.1f} s", file=sys.stderr)
+            save(best_runs(rounds), workers if i else workers[:done])
+
+
+def best_runs(rounds: Dict[str, List[Dict]]) -> Dict[str, Dict]:
+    """RETURNS (Dict[str, Dict]): The fastest of each key's runs, with its words/s and
+    every round's wall time."""
     results: Dict[str, Dict] = {}
     for key, runs in rounds.items():
         best = dict(min(runs, key=lambda r: r["wall_s"]))
@@ -103,21 +118,11 @@ def section(runs: Path = RESULT_DIR) -> Optional[str]:
             "time; the bound is what N workers reach if n_process 1's start-up (its one-line "
             "run) stays serial and the rest divides by N.\n",
             *(f"- {key}: {recorded([meta.get(key)])}" for key in keys),
-            f"- CPU: {meta.get('cpu', 'not recorded')}; rounds: {meta.get('rounds')}; "
+            f"- cores: {meta.get('cpu', 'not recorded')}; rounds: {meta.get('rounds')}; "
             f"all runs wrote identical files: {data['identical_outputs']}\n",
             table(data["results"], data["workers"]),
         ]
     )
-
-
-def cpu_name() -> str:
-    """RETURNS (str): The CPU's model name and the cores this process may use."""
-    names = [
-        line.split(":", 1)[1].strip()
-        for line in Path("/proc/cpuinfo").read_text().splitlines()
-        if line.startswith("model name")
-    ]
-    return f"{names[0] if names else 'unknown'}, {len(os.sched_getaffinity(0))} usable cores"
 
 
 def main(
@@ -134,13 +139,18 @@ def main(
     make_corpus(data, work, copies)
     for old in [*work.glob("out_*"), *work.glob("big_*"), *work.glob("one_*")]:
         subprocess.run(["rm", "-rf", str(old)], check=True)
-    meta = {**metadata("tag_scaling"), "copies": copies, "rounds": repeats, "cpu": cpu_name()}
-    results = measure(model, work, counts, repeats)
-    out = {"meta": meta, "workers": counts, "results": results}
-    out["identical_outputs"] = same_outputs(work)
-    write_json(RESULT_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}.json", out)
-    print(table(results, counts))
-    print(f"\nAll runs wrote identical files: {out['identical_outputs']}")
+    cores = f"{len(os.sched_getaffinity(0))} usable cores"
+    meta = {**metadata("tag_scaling"), "copies": copies, "rounds": repeats, "cpu": cores}
+    path = RESULT_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
+
+    def save(results: Dict, done: List[int]) -> None:
+        out = {"meta": meta, "workers": done, "results": results}
+        write_json(path, {**out, "identical_outputs": same_outputs(work)})
+        print(table(results, done), f"\n(written to {path})", file=sys.stderr)
+
+    measure(model, work, counts, repeats, save)
+    identical = json.loads(path.read_text())["identical_outputs"]
+    print(f"All runs wrote identical files: {identical}")
 
 
 if __name__ == "__main__":

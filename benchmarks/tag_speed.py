@@ -316,6 +316,7 @@ def section(runs: Path = RESULT_DIR) -> Optional[str]:
             "timed from the first finished file). Best of the runs by wall time; "
             f"{ORDER[bool(meta.get('rounds'))]}.\n",
             *(f"- {key}: {recorded([meta.get(key)])}" for key in keys),
+            *([f"- note: {meta['note']}"] if "note" in meta else []),
             f"- load average at start and end: {meta.get('load_average', 'not recorded')}; "
             f"all runs wrote identical files: {data['identical_outputs']}\n",
             table(data["results"]) + "\n",

@@ -73,6 +73,7 @@ def test_tag_speed_section_renders_its_latest_result_file(tmp_path: Path) -> Non
     (tmp_path / "20260101-000000.json").write_text(json.dumps({**data, "identical_outputs": True}))
     text = tag_speed.section(tmp_path)
     assert "- commit: `abc+dirty`" in text and "- machine: not recorded" in text
+    assert "- note:" not in text
     assert "| Ray, 2 actors | 1,000 | 2.0 | 500 | 600 | 700 | 1.0 | 1.5 | 600 |" in text
     # No steady words/s for one file (it is timed from the first finished file).
     assert "| Ray, 2 actors, one big file | 1,000 | 2.0 | 900 |  | 700 |" in text
@@ -95,6 +96,9 @@ def test_tag_speed_section_renders_its_latest_result_file(tmp_path: Path) -> Non
     assert "8 files: 1.00x the words/s (wall); each round: 2.00x, 1.50x" + bound in text
     assert "one big file: 1.80x the words/s (wall); each round: 1.80x, 2.00x" + bound in text
     assert "the runs went in rounds, each round over every configuration" in text
+    data_rounds["meta"]["note"] = "an AVX2-only CPU"
+    (tmp_path / "20260102-000000.json").write_text(json.dumps(data_rounds))
+    assert "- note: an AVX2-only CPU\n" in tag_speed.section(tmp_path)
     (tmp_path / "20260102-000000.json").unlink()
     # An earlier run is in the history, before the latest, which the tables show.
     results["local, n_process 2"] = {**run, "words_per_s": 950.0}
@@ -122,11 +126,11 @@ def test_tag_scaling_section_renders_its_latest_result_file(tmp_path: Path) -> N
     for label in ("8 files", "one big file"):
         results[f"1, {label}"] = {**run(9.0), **figures}
         results[f"4, {label}"] = {**run(4.5), **figures, "worker_peak_rss_mb": 650.0}
-    data = {"meta": {"commit": "abc", "cpu": "a CPU, 16 usable cores", "rounds": 1}}
+    data = {"meta": {"commit": "abc", "cpu": "16 usable cores", "rounds": 1}}
     data.update(workers=[1, 4], results=results, identical_outputs=True)
     (tmp_path / "20260101-000000.json").write_text(json.dumps(data))
     text = tag_scaling.section(tmp_path)
-    assert "- CPU: a CPU, 16 usable cores; rounds: 1; all runs wrote identical files: True" in text
+    assert "- cores: 16 usable cores; rounds: 1; all runs wrote identical files: True" in text
     # 9 s with 1 s of start-up: the bound for 4 workers is 9 / (1 + 8 / 4) = 3.00.
     assert "| 4 | 1.5 | 222 | 2.00× (3.00×) | 222 | 2.00× (3.00×) | 650 | 700 |" in text
     assert "| 1 | 1.0 | 111 | 1.00× (1.00×) | 111 | 1.00× (1.00×) | 600 | 700 |" in text
