@@ -223,14 +223,14 @@ def section(joint: Path = JOINT) -> Optional[str]:
             "and the shape, trained to convergence, keeps lstm_joint's test accuracy on "
             "UPOS, XPOS and FEATS (its seed mean no lower by more than the sum of the seed sds):\n",
             *target_lines(runs, joint),
-            *other_machines(),
+            *other_machines(SPEED_FILE.parent),
             # The shipped shape's are in the training-time section.
             *converged_lines([CONVERGED[n] for n in CONVERGED if n != "shipped"], joint),
         ]
     )
 
 
-def other_machines(folder: Path = RESULT_DIR) -> List[str]:
+def other_machines(folder: Path) -> List[str]:
     """RETURNS (List[str]): The shapes timed on other machines (speed_NAME.json beside
     SPEED_FILE), each beside spaCy's pair in the same process, as in SPEED_FILE."""
     rows = []
@@ -238,7 +238,7 @@ def other_machines(folder: Path = RESULT_DIR) -> List[str]:
         data = json.loads(path.read_text())
         ratios = speed_ratios(data["runs"])
         cells = ", ".join(f"{name} {ratio:.2f}×" for name, ratio in ratios.items())
-        rows.append(f"- {how([data['meta']])}: {cells} spaCy's pair")
+        rows.append(f"- {cells} spaCy's pair; {how([data['meta']])}")
     if not rows:
         return []
     return ["\nThe same timing on other machines (words/s against spaCy's pair):\n", *rows]

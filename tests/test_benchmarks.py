@@ -202,6 +202,14 @@ def test_frontier_section_renders_its_result_files(tmp_path: Path, monkeypatch) 
     runs["gru"]["gru"] = 39000.0
     (tmp_path / "speed.json").write_text(json.dumps({"meta": meta, "runs": runs}))
     assert "- gru: **missed**, 1.56× (-0.04); lstm_warmup8k:" in frontier.section(tmp_path)
+    # Another machine's timing of some shapes, each against the pair timed beside it.
+    assert "on other machines" not in frontier.section(tmp_path)
+    other = {"meta": {"commit": "fed", "machine": "2 CPU cores (AVX2)"}, "runs": {}}
+    other["runs"]["depth1"] = {"depth1": 30000.0, pair: 20000.0}
+    (tmp_path / "speed_avx2.json").write_text(json.dumps(other))
+    text = frontier.section(tmp_path)
+    assert "- depth1 1.50× spaCy's pair; commit: `fed`; " in text
+    assert "machine: `2 CPU cores (AVX2)`" in text.split("on other machines")[1]
 
 
 def write_joint_runs(folder: Path, upos: Dict[str, List[float]]) -> None:
