@@ -214,6 +214,10 @@ def targets(runs: Dict[str, List[Dict]], speeds: Dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+# What each result file records of how it was made, in the order the sections show it.
+PROVENANCE = ("commit", "date", "machine", "command")
+
+
 def recorded(values: List[object]) -> str:
     """RETURNS (str): The distinct values, each in backticks, or "not recorded"."""
     found = sorted({str(v) for v in values if v not in (None, "")})
@@ -224,9 +228,15 @@ def recorded(values: List[object]) -> str:
     return text
 
 
+def provenance_lines(meta: Dict) -> List[str]:
+    """RETURNS (List[str]): One Markdown list line per provenance key of one result file
+    (commit, date, machine, command), "not recorded" where it has none."""
+    return [f"- {key}: {recorded([meta.get(key)])}" for key in PROVENANCE]
+
+
 def how(metas: List[Dict]) -> str:
     """RETURNS (str): The commits, dates, machines and commands the result files record."""
-    keys = ("commit", "date", "machine", "command")
+    keys = PROVENANCE
     return "; ".join(f"{k}: {recorded([m.get(k) for m in metas])}" for k in keys)
 
 

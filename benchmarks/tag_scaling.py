@@ -23,7 +23,7 @@ from typing import Callable, Dict, List, Optional
 import typer
 
 from .common import DATA, RESULTS, latest_json, metadata, write_json
-from .joint_render import recorded
+from .joint_render import provenance_lines
 from .tag_speed import BIG, make_corpus, make_model, run_one, same_outputs
 
 RESULT_DIR = RESULTS / "tag_scaling"
@@ -107,7 +107,6 @@ def section(runs: Path = RESULT_DIR) -> Optional[str]:
     if data is None:
         return None
     meta = data["meta"]
-    keys = ("commit", "date", "machine", "command")
     return "\n".join(
         [
             "## Tagging a corpus on more cores: `tag --n-process N`\n",
@@ -117,7 +116,7 @@ def section(runs: Path = RESULT_DIR) -> Optional[str]:
             "machine with more cores than these 2-core machines. Best of the rounds by wall "
             "time; the bound is what N workers reach if n_process 1's start-up (its one-line "
             "run) stays serial and the rest divides by N.\n",
-            *(f"- {key}: {recorded([meta.get(key)])}" for key in keys),
+            *provenance_lines(meta),
             f"- cores: {meta.get('cpu', 'not recorded')}; rounds: {meta.get('rounds')}; "
             f"all runs wrote identical files: {data['identical_outputs']}\n",
             table(data["results"], data["workers"]),

@@ -32,7 +32,7 @@ from .common import (
     peak_rss_mb,
     write_json,
 )
-from .joint_render import recorded
+from .joint_render import provenance_lines
 
 RUNS: Dict[str, Dict] = {
     "local, n_process 1": {"n_process": 1},
@@ -304,7 +304,6 @@ def section(runs: Path = RESULT_DIR) -> Optional[str]:
     if data is None:
         return None
     meta = data["meta"]
-    keys = ("commit", "date", "machine", "command")
     return "\n".join(
         [
             "## Tagging a corpus: the `tag` command's engines\n",
@@ -315,7 +314,7 @@ def section(runs: Path = RESULT_DIR) -> Optional[str]:
             "words/s leaves out start-up, model loading and Ray's start (8 files only: it is "
             "timed from the first finished file). Best of the runs by wall time; "
             f"{ORDER[bool(meta.get('rounds'))]}.\n",
-            *(f"- {key}: {recorded([meta.get(key)])}" for key in keys),
+            *provenance_lines(meta),
             *([f"- note: {meta['note']}"] if "note" in meta else []),
             f"- load average at start and end: {meta.get('load_average', 'not recorded')}; "
             f"all runs wrote identical files: {data['identical_outputs']}\n",
