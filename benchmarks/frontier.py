@@ -50,6 +50,7 @@ CONVERGED = {
     "depth1": "lstm_depth1",
     "vectors": "lstm_vectors",
     "vectors_depth1": "lstm_vectors_depth1_warmup6k",
+    "h96": "lstm_h96_warmup9k",
 }
 # The spaCy system every shape is timed against (systems.EWT_CONFIGS).
 REFERENCE = "spacy_tagger_morphologizer"
