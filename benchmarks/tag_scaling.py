@@ -55,6 +55,7 @@ def measure(
                 run = run_one(model, work / inputs, work / f"{out}_n{n}_{i}", spec)
                 rounds.setdefault(f"{n}, {label}", []).append(run)
                 print(f"n_process {n}, {label}, round {i}: {run['wall_s']:.1f} s", file=sys.stderr)
+            # Until the first round ends, only the counts it has reached have a run.
             save(best_runs(rounds), workers if i else workers[:done])
 
 
@@ -117,7 +118,7 @@ def section(runs: Path = RESULT_DIR) -> Optional[str]:
             "time; the bound is what N workers reach if n_process 1's start-up (its one-line "
             "run) stays serial and the rest divides by N.\n",
             *provenance_lines(meta),
-            f"- cores: {meta.get('cpu', 'not recorded')}; rounds: {meta.get('rounds')}; "
+            f"- usable cores: {meta.get('cores', 'not recorded')}; rounds: {meta.get('rounds')}; "
             f"all runs wrote identical files: {data['identical_outputs']}\n",
             table(data["results"], data["workers"]),
         ]
@@ -138,8 +139,9 @@ def main(
     make_corpus(data, work, copies)
     for old in [*work.glob("out_*"), *work.glob("big_*"), *work.glob("one_*")]:
         subprocess.run(["rm", "-rf", str(old)], check=True)
-    cores = f"{len(os.sched_getaffinity(0))} usable cores"
-    meta = {**metadata("tag_scaling"), "copies": copies, "rounds": repeats, "cpu": cores}
+    # machine() names the CPU; this says how many of its cores the workers could use.
+    cores = len(os.sched_getaffinity(0))
+    meta = {**metadata("tag_scaling"), "copies": copies, "rounds": repeats, "cores": cores}
     path = RESULT_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
 
     def save(results: Dict, done: List[int]) -> None:

@@ -126,11 +126,11 @@ def test_tag_scaling_section_renders_its_latest_result_file(tmp_path: Path) -> N
     for label in ("8 files", "one big file"):
         results[f"1, {label}"] = {**run(9.0), **figures}
         results[f"4, {label}"] = {**run(4.5), **figures, "worker_peak_rss_mb": 650.0}
-    data = {"meta": {"commit": "abc", "cpu": "16 usable cores", "rounds": 1}}
+    data = {"meta": {"commit": "abc", "cores": 16, "rounds": 1}}
     data.update(workers=[1, 4], results=results, identical_outputs=True)
     (tmp_path / "20260101-000000.json").write_text(json.dumps(data))
     text = tag_scaling.section(tmp_path)
-    assert "- cores: 16 usable cores; rounds: 1; all runs wrote identical files: True" in text
+    assert "- usable cores: 16; rounds: 1; all runs wrote identical files: True" in text
     # 9 s with 1 s of start-up: the bound for 4 workers is 9 / (1 + 8 / 4) = 3.00.
     assert "| 4 | 1.5 | 222 | 2.00× (3.00×) | 222 | 2.00× (3.00×) | 650 | 700 |" in text
     assert "| 1 | 1.0 | 111 | 1.00× (1.00×) | 111 | 1.00× (1.00×) | 600 | 700 |" in text
