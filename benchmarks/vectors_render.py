@@ -23,6 +23,8 @@ from .joint_render import (
 from .systems import shipped_training
 from .vectors import (
     ABLATION_FILE,
+    ACCURACY_BASELINES,
+    ACCURACY_SETTINGS,
     MODEL,
     RESULTS,
     SPEED_FILE,
@@ -216,6 +218,22 @@ ABOUT = (
 )
 
 
+def setting_effects(lines: Dict[str, Dict]) -> List[str]:
+    """RETURNS (List[str]): For each accuracy setting with a result, its dev accuracies
+    against those of its config's run without overrides (ACCURACY_BASELINES)."""
+    effects = []
+    for name, (config, _) in ACCURACY_SETTINGS.items():
+        base = ACCURACY_BASELINES[config]
+        if name == base or name not in lines or base not in lines:
+            continue
+        diffs = [
+            f"{label} {100 * (lines[name]['dev'][k] - lines[base]['dev'][k]):+.2f}"
+            for label, k in (("UPOS", "pos_acc"), ("XPOS", "tag_acc"), ("FEATS", "morph_acc"))
+        ]
+        effects.append(f"- {name} against {base}: " + ", ".join(diffs))
+    return effects
+
+
 def section() -> str:
     """RETURNS (str): The `vectors-ewt` section, from the result files."""
     folder = RESULTS / "joint" / "ewt"
@@ -236,6 +254,9 @@ def section() -> str:
         f"- trainings: {ablation_meta(lines)}",
         f"- words/s: {meta_text(dev_speed)}\n",
         ablation_table(lines),
+        "\nWhat each setting of the accuracy preset did on dev, against the same config "
+        "without it (one seed each):\n",
+        *setting_effects(lines),
         "\n### Test set, trained to convergence (joint.py's result files)\n",
         "The commits, dates, machines and commands of these rows are those of the joint "
         "benchmark's EWT section.\n",

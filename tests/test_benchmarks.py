@@ -417,6 +417,29 @@ def test_vectors_targets_judge_the_shipped_accuracy_preset(monkeypatch, tmp_path
     assert "about 3 h: met: 2.50 h (-0.50 h)" in "\n".join(vectors_render.targets(runs, {}))
 
 
+def test_vectors_setting_effects_compare_with_their_configs_run() -> None:
+    """Made-up ablation lines: each accuracy setting is compared with the run of its own
+    config without overrides; a setting or a baseline without a line is left out."""
+    from benchmarks import vectors_render
+
+    def line(pos: float, tag: float, morph: float) -> dict:
+        return {"dev": {"pos_acc": pos, "tag_acc": tag, "morph_acc": morph}}
+
+    lines = {
+        "acc_base_md_lower": line(0.95, 0.94, 0.96),
+        "acc_h256": line(0.9512, 0.9395, 0.96),
+        "acc_preset": line(0.96, 0.955, 0.9625),
+        "acc_preset_features": line(0.9605, 0.955, 0.957),
+    }
+    effects = vectors_render.setting_effects(lines)
+    assert effects == [
+        "- acc_h256 against acc_base_md_lower: UPOS +0.12, XPOS -0.05, FEATS +0.00",
+        "- acc_preset_features against acc_preset: UPOS +0.05, XPOS +0.00, FEATS -0.55",
+    ]
+    del lines["acc_preset"]
+    assert vectors_render.setting_effects(lines) == effects[:1]
+
+
 def test_joint_plan_trains_the_seeds_asked_for(tmp_path: Path) -> None:
     """joint.py's plan: the headline systems seed by seed, the others with seed 0, none
     with a result file; --seed keeps only the seeds named."""
