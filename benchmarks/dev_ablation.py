@@ -25,6 +25,9 @@ import typer
 from .common import DATA, ROOT, TREEBANKS, convert, metadata, now, one_thread_per_training
 from .schedules import recorded_training
 
+# The dev accuracies of a result line's "dev" that the benchmarks show, with their labels.
+DEV_KEYS = (("UPOS", "pos_acc"), ("XPOS", "tag_acc"), ("FEATS", "morph_acc"))
+
 
 def best_dev(out: Path, log: str, score: str) -> Dict[str, float]:
     """The best dev score (from model-best's meta.json), the step of the first evaluation

@@ -34,7 +34,7 @@ from .common import (
     metadata,
     write_json,
 )
-from .dev_ablation import ablate_table, read_lines
+from .dev_ablation import DEV_KEYS, ablate_table, read_lines
 from .joint_render import JOINT, accuracy_held, converged_lines, how, load_runs
 
 RESULT_DIR = RESULTS / "frontier"
@@ -161,7 +161,7 @@ def frontier_table(runs: Dict[str, Dict[str, float]], lines: Dict[str, Dict]) ->
             cells += [""] * 4
         line = lines.get(name)
         if line:
-            cells += [f"{100 * line['dev'][k]:.2f}" for k in ("pos_acc", "tag_acc", "morph_acc")]
+            cells += [f"{100 * line['dev'][k]:.2f}" for _, k in DEV_KEYS]
             base = lines.get(base_of(name), {}).get("dev")
             delta = 100 * (line["dev"]["pos_acc"] - base["pos_acc"]) if base else None
             cells += ["" if delta is None else f"{delta:+.2f}", str(line["step"])]

@@ -98,7 +98,8 @@ CANDIDATES: Dict[str, Tuple[str, object, Optional[int], Dict[str, object]]] = {
     ),
     # The accuracy preset over 12,000 steps: at 8,000 its three seeds reached their best
     # dev score at steps 7,000 to 7,600, near the schedule's end, and it missed UDPipe 2's
-    # figures by 0.02 to 0.37 (issue: vectors). About 2.5 h a seed, two at once.
+    # figures by 0.02 to 0.37 (issue: vectors). At 8,000 a seed took 1.4 to 1.9 h to its
+    # best dev, two at once; expect about half as long again.
     "accuracy_warmup_linear_0.004_12k_buffer2048": (
         "ewt_joint_accuracy.cfg",
         warmup_linear(0.004, 12000),

@@ -21,7 +21,7 @@ from typing import Dict, List, Optional
 import typer
 
 from .common import RESULTS, WORK
-from .dev_ablation import ablate_table, read_lines
+from .dev_ablation import DEV_KEYS, ablate_table, read_lines
 from .joint_render import JOINT, accuracy_held, cell, converged_lines, how, load_runs
 from .schedules import CANDIDATES, CONSTANT_TRAINING, candidate_config
 from .systems import SCHEDULE_SYSTEMS, SHIPPED_TRAININGS, schedule_systems
@@ -29,7 +29,6 @@ from .systems import SCHEDULE_SYSTEMS, SHIPPED_TRAININGS, schedule_systems
 DEV_FILE = RESULTS / "train_time" / "dev.jsonl"
 # The throughput issue's target: time to best dev at most this many times spaCy's pair's.
 TARGET_RATIO = 2.0
-DEV_KEYS = (("UPOS", "pos_acc"), ("XPOS", "tag_acc"), ("FEATS", "morph_acc"))
 
 
 def write_candidate(name: str, work: Path) -> Path:

@@ -106,11 +106,6 @@ ABLATIONS.update(
         for n, (c, o) in ACCURACY_SETTINGS.items()
     }
 )
-# What each accuracy setting is compared with: the run of its config without overrides.
-ACCURACY_BASELINES = {
-    "ewt_joint_vectors.cfg": "acc_base_md_lower",
-    "ewt_joint_accuracy.cfg": "acc_preset",
-}
 
 
 def read_ablations(path: Path = ABLATION_FILE) -> Dict[str, Dict]:

@@ -8,6 +8,7 @@ import statistics
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from .dev_ablation import DEV_KEYS
 from .joint_render import (
     ACCURACIES,
     cell,
@@ -23,7 +24,6 @@ from .joint_render import (
 from .systems import shipped_training
 from .vectors import (
     ABLATION_FILE,
-    ACCURACY_BASELINES,
     ACCURACY_SETTINGS,
     MODEL,
     RESULTS,
@@ -48,7 +48,7 @@ def ablation_table(lines: Dict[str, Dict]) -> str:
         # The tables by name: where the shared data was differs between checkouts.
         shown = " ".join(re.sub(r"\S*/vectors/", "", o) for o in overrides)
         shown = shown.replace(f"--{WORDS}.", "words.").replace(f"--{MODEL}.", "model.")
-        dev = [f"{100 * line['dev'].get(k, 0):.2f}" for k in ("pos_acc", "tag_acc", "morph_acc")]
+        dev = [f"{100 * line['dev'].get(k, 0):.2f}" for _, k in DEV_KEYS]
         shown = f"`{shown}`" if shown else "none"
         rows.append(f"| {name} | {line['config']} | {shown} | {steps} | {line['step']} | ")
         rows[-1] += " | ".join(dev) + " |"
@@ -220,15 +220,18 @@ ABOUT = (
 
 def setting_effects(lines: Dict[str, Dict]) -> List[str]:
     """RETURNS (List[str]): For each accuracy setting with a result, its dev accuracies
-    against those of its config's run without overrides (ACCURACY_BASELINES)."""
+    against those of its config's run without overrides (in ACCURACY_SETTINGS too)."""
+    bases = {
+        config: name for name, (config, overrides) in ACCURACY_SETTINGS.items() if not overrides
+    }
     effects = []
     for name, (config, _) in ACCURACY_SETTINGS.items():
-        base = ACCURACY_BASELINES[config]
+        base = bases[config]
         if name == base or name not in lines or base not in lines:
             continue
         diffs = [
             f"{label} {100 * (lines[name]['dev'][k] - lines[base]['dev'][k]):+.2f}"
-            for label, k in (("UPOS", "pos_acc"), ("XPOS", "tag_acc"), ("FEATS", "morph_acc"))
+            for label, k in DEV_KEYS
         ]
         effects.append(f"- {name} against {base}: " + ", ".join(diffs))
     return effects
