@@ -61,7 +61,7 @@ def evaluate(system: str, model: Path, corpus: Dict[str, Path]) -> Dict:
     for lstm_joint its scores with FEATS restricted by UPOS under "restricted"."""
     cmd = [
         *MEASURE, "evaluate", str(model), str(corpus["train"]), str(corpus["test"]),
-        "--attrs", ",".join(SYSTEMS[system]),
+        "--attrs", ",".join(SYSTEMS[system].attrs),
     ]  # fmt: skip
 
     def scored(*flags: str) -> Dict:
@@ -117,7 +117,7 @@ def run_job(
     result = {
         "system": system,
         "seed": seed,
-        "attrs": list(SYSTEMS[system]),
+        "attrs": list(SYSTEMS[system].attrs),
         "meta": {
             **meta,
             "date": now(),

@@ -4,6 +4,9 @@ measured in a fresh process of its own that prints JSON:
     python -m benchmarks.joint_measure evaluate MODEL TRAIN.spacy TEST.spacy --attrs pos,tag
     python -m benchmarks.joint_measure evaluate MODEL TRAIN.spacy TEST.spacy --restrict
     python -m benchmarks.joint_measure speed TEST.spacy NAME=MODEL [NAME=MODEL ...]
+
+`speed --output FILE --data "EWT test" --note TEXT` also writes a result file
+(benchmarks/results/vectors/test_speed_DATE.json), which BENCHMARKS.md shows.
 """
 
 import json
@@ -18,7 +21,15 @@ import typer
 from spacy_lstm_tagger import set_inference_precision
 from spacy_lstm_tagger.cli.corpus_io import gold_tokenized, read_corpus
 
-from .common import accuracies, peak_rss_mb, pipe_task, time_interleaved, token_counts
+from .common import (
+    accuracies,
+    metadata,
+    peak_rss_mb,
+    pipe_task,
+    time_interleaved,
+    token_counts,
+    write_json,
+)
 
 # The component setting that restricts FEATS to those seen with the predicted UPOS.
 RESTRICT = {"components": {"lstm_tagger": {"restrict_morph_by_pos": True}}}
@@ -92,16 +103,31 @@ def evaluate(
 
 
 @app.command()
-def speed(test: Path, models: List[str], repeats: int = 5) -> None:
+def speed(
+    test: Path,
+    models: List[str],
+    repeats: int = 5,
+    output: Optional[Path] = typer.Option(None, help="Also write a result file here"),
+    data: str = typer.Option("", help="What TEST is, for the result file"),
+    note: str = typer.Option("", help="What the result file should say of the models"),
+) -> None:
     """Print the words/s of `NAME=MODEL` pipelines as JSON: one torch thread, the systems
     interleaved in this process, median of `repeats` rounds after a warm-up. A NAME
     ending in BFLOAT16 runs its recurrent tagger in bfloat16; one ending in RESTRICTED
-    restricts FEATS by UPOS."""
+    restricts FEATS by UPOS. With --output, the words/s also go to a result file, with
+    how they were made (vectors_render shows every `test_speed*.json`)."""
     torch.set_num_threads(1)
     paths = {n: Path(p) for n, p in (item.split("=", 1) for item in models)}
     bfloat16 = [name for name in paths if name.endswith(BFLOAT16)]
     configs = {name: RESTRICT for name in paths if name.endswith(RESTRICTED)}
-    print(json.dumps(measure_speed(paths, test, repeats, bfloat16, configs)))
+    words_per_second = measure_speed(paths, test, repeats, bfloat16, configs)
+    print(json.dumps(words_per_second))
+    if output is not None:
+        meta = {**metadata("joint_measure"), "repeats": repeats, "data": data or str(test)}
+        meta["models"] = {name: str(path) for name, path in paths.items()}
+        if note:
+            meta["note"] = note
+        write_json(output, {"meta": meta, "words_per_second": words_per_second})
 
 
 if __name__ == "__main__":

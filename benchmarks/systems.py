@@ -3,6 +3,7 @@ spaCy's from `spacy init config`), and the corpus it trains on."""
 
 import random
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -13,58 +14,100 @@ from thinc.api import Config
 from .common import DATA, ROOT, TREEBANKS, run
 from .schedules import CANDIDATES, candidate_config, recorded_training
 
-# The systems of joint.py and the attributes each writes; ordered so that with --jobs 2
-# each of ours trains beside one of spaCy's.
-SYSTEMS: Dict[str, Tuple[str, ...]] = {
-    "lstm_joint": ("pos", "tag", "morph"),
-    "spacy_pair": ("pos", "tag", "morph"),
-    "lstm_upos": ("pos",),
-    "spacy_tagger": ("tag",),
-    "lstm_xpos": ("tag",),
-    "spacy_morphologizer": ("pos", "morph"),
-    "lstm_vectors": ("pos", "tag", "morph"),
-    "spacy_pair_vectors": ("pos", "tag", "morph"),
-    "lstm_depth1": ("pos", "tag", "morph"),
-    "lstm_buffer2048": ("pos", "tag", "morph"),
-    "lstm_warmup8k": ("pos", "tag", "morph"),
-    "lstm_accuracy_warmup8k": ("pos", "tag", "morph"),
-    "lstm_vectors_depth1_warmup8k": ("pos", "tag", "morph"),
-    "lstm_vectors_warmup8k": ("pos", "tag", "morph"),
-    "lstm_vectors_depth1_warmup6k": ("pos", "tag", "morph"),
-    "lstm_h96_warmup9k": ("pos", "tag", "morph"),
-    "lstm_accuracy_warmup12k": ("pos", "tag", "morph"),
-}
-# The systems trained with every seed; the others with seed 0.
-HEADLINE = (
-    "lstm_joint",
-    "spacy_pair",
-    "lstm_vectors",
-    "spacy_pair_vectors",
-    "lstm_depth1",
-    "lstm_buffer2048",
-    "lstm_warmup8k",
-    "lstm_accuracy_warmup8k",
-    "lstm_vectors_depth1_warmup8k",
-    "lstm_vectors_warmup8k",
-    "lstm_vectors_depth1_warmup6k",
-    "lstm_h96_warmup9k",
-    "lstm_accuracy_warmup12k",
-)
-# Systems that read pretrained vectors, and the table each reads.
+JOINT = ("pos", "tag", "morph")
 VECTORS = DATA / "vectors"
 GLOVE, MD = VECTORS / "glove_6B_50d_vectors", VECTORS / "en_core_web_md_vectors"
-VECTOR_TABLES = {
-    "lstm_vectors": GLOVE,
-    "lstm_accuracy_warmup8k": MD,
-    "lstm_accuracy_warmup12k": MD,
-    "spacy_pair_vectors": MD,
-    "lstm_vectors_depth1_warmup8k": GLOVE,
-    "lstm_vectors_warmup8k": GLOVE,
-    "lstm_vectors_depth1_warmup6k": GLOVE,
+
+
+@dataclass(frozen=True)
+class System:
+    """A system of joint.py: what it writes and what it trains.
+
+    attrs (Tuple[str, ...]): The attributes it writes.
+    every_seed (bool): Trained with every seed (joint.py's --seeds); the others with seed 0.
+    vectors (Optional[Path]): The vector table it reads (`[paths] vectors`), None: none.
+    schedule (Optional[str]): A candidate of schedules.CANDIDATES: its config and training,
+        to its step budget. None: the config's own training (patience decides).
+    config (str): Ours without a schedule: the file of configs/ it trains.
+    ewt (Optional[str]): On EWT, its config is this one of EWT_CONFIGS (spaCy's systems,
+        which have no other, and our single-target ones).
+    overrides (Dict[str, object]): Config overrides (a single target, a cheaper shape).
+    shape (bool): The overrides are a cheaper shape of the frontier (BENCHMARKS.md shows
+        it; the README's table does not).
+    """
+
+    attrs: Tuple[str, ...] = JOINT
+    every_seed: bool = True
+    vectors: Optional[Path] = None
+    schedule: Optional[str] = None
+    config: str = "{treebank}_joint.cfg"
+    ewt: Optional[str] = None
+    overrides: Dict[str, object] = field(default_factory=dict)
+    shape: bool = False
+
+
+def single_target(target: str) -> Dict[str, object]:
+    """RETURNS (Dict[str, object]): Overrides of a joint config that make it predict one
+    target, with the same model (LSTMTagger.v2, one head) and best-on-dev by it alone."""
+    weights = {f"training.score_weights.{t}_acc": None for t in JOINT}
+    return {
+        **weights,
+        f"training.score_weights.{target}_acc": 1.0,
+        "components.lstm_tagger.target": target,
+    }
+
+
+# joint.py's systems, ordered so that with --jobs 2 each of ours trains beside one of
+# spaCy's.
+SYSTEMS: Dict[str, System] = {
+    "lstm_joint": System(),
+    # As en_core_web_sm builds them: both listen to one shared tok2vec.
+    "spacy_pair": System(ewt="spacy_tagger_morphologizer"),
+    "lstm_upos": System(
+        ("pos",), every_seed=False, ewt="lstm_tagger_upos", overrides=single_target("pos")
+    ),
+    "spacy_tagger": System(("tag",), every_seed=False, ewt="spacy_tagger"),
+    "lstm_xpos": System(
+        ("tag",), every_seed=False, ewt="lstm_tagger_xpos", overrides=single_target("tag")
+    ),
+    "spacy_morphologizer": System(("pos", "morph"), every_seed=False, ewt="spacy_morphologizer"),
+    "lstm_vectors": System(vectors=GLOVE, config="{treebank}_joint_vectors.cfg"),
+    # As en_core_web_md is built: the efficiency shape with the static vectors.
+    "spacy_pair_vectors": System(
+        vectors=MD,
+        ewt="spacy_tagger_morphologizer",
+        overrides={"components.tok2vec.model.embed.include_static_vectors": True},
+    ),
+    # A cheaper shape of the frontier (benchmarks/frontier.py), trained to convergence.
+    "lstm_depth1": System(overrides={"components.lstm_tagger.model.depth": 1}, shape=True),
+    # The training settings of candidates of train_time.py, trained to convergence.
+    "lstm_buffer2048": System(schedule="constant_buffer2048"),
+    "lstm_warmup8k": System(schedule="warmup_linear_0.004_8k_buffer2048"),
+    "lstm_accuracy_warmup8k": System(
+        vectors=MD, schedule="accuracy_warmup_linear_0.004_8k_buffer2048"
+    ),
+    "lstm_vectors_depth1_warmup8k": System(
+        vectors=GLOVE, schedule="vectors_depth1_warmup_linear_0.004_8k_buffer2048"
+    ),
+    "lstm_vectors_warmup8k": System(
+        vectors=GLOVE, schedule="vectors_warmup_linear_0.004_8k_buffer2048"
+    ),
+    "lstm_vectors_depth1_warmup6k": System(
+        vectors=GLOVE, schedule="vectors_depth1_warmup_linear_0.004_6k_buffer2048"
+    ),
+    # The frontier's h96 shape (1.71x spaCy's pair), without vectors: a cheaper default
+    # for ewt_joint.cfg if it keeps lstm_joint's accuracy (issue: throughput).
+    "lstm_h96_warmup9k": System(schedule="h96_warmup_linear_0.004_9k_buffer2048"),
+    # The accuracy preset with a longer schedule: if it meets the targets that
+    # lstm_accuracy_warmup8k misses, ewt_joint_accuracy.cfg takes its 12,000 steps.
+    "lstm_accuracy_warmup12k": System(
+        vectors=MD, schedule="accuracy_warmup_linear_0.004_12k_buffer2048"
+    ),
 }
-# Our systems that train another file of configs/ than {treebank}_joint.cfg (a system
-# of SCHEDULE_SYSTEMS trains its candidate's).
-CONFIGS = {"lstm_vectors": "{treebank}_joint_vectors.cfg"}
+# Views of SYSTEMS, by what they are asked for.
+HEADLINE = tuple(name for name, system in SYSTEMS.items() if system.every_seed)
+SCHEDULE_SYSTEMS = {name: s.schedule for name, s in SYSTEMS.items() if s.schedule}
+SHAPE_SYSTEMS = {name: s.overrides for name, s in SYSTEMS.items() if s.shape}
 # The single-target EWT systems (speed.py's names) and the config each starts from: a
 # file of configs/, or spaCy's pipes for `spacy init config` ("+bilstm": with spaCy's
 # own LSTM encoder in the tok2vec).
@@ -82,17 +125,6 @@ BILSTM_ENCODER = {
     "width": 96,
     "depth": 2,
     "dropout": 0.0,
-}
-# joint.py's systems whose config is one of EWT_CONFIGS, by their name there; our
-# single-target systems only on EWT.
-EWT_NAMES = {
-    "spacy_pair": "spacy_tagger_morphologizer",
-    # As en_core_web_md is built: the efficiency shape with the static vectors.
-    "spacy_pair_vectors": "spacy_tagger_morphologizer",
-    "spacy_tagger": "spacy_tagger",
-    "spacy_morphologizer": "spacy_morphologizer",
-    "lstm_upos": "lstm_tagger_upos",
-    "lstm_xpos": "lstm_tagger_xpos",
 }
 TITLES = {"ewt": "Joint tagging: UD English EWT", "gdt": "Joint tagging: UD Greek GDT"}
 
@@ -127,36 +159,6 @@ def ewt_config(system: str, out: Path, log_file: Path) -> Path:
     return out
 
 
-def single_target(target: str) -> Dict[str, object]:
-    """RETURNS (Dict[str, object]): Overrides of a joint config that make it predict one
-    target, with the same model (LSTMTagger.v2, one head) and best-on-dev by it alone."""
-    weights = {f"training.score_weights.{t}_acc": None for t in ("pos", "tag", "morph")}
-    return {
-        **weights,
-        f"training.score_weights.{target}_acc": 1.0,
-        "components.lstm_tagger.target": target,
-    }
-
-
-SINGLE_TARGET = {"lstm_upos": single_target("pos"), "lstm_xpos": single_target("tag")}
-# Cheaper shapes of the joint config (benchmarks/frontier.py), trained to convergence.
-SHAPE_SYSTEMS = {"lstm_depth1": {"components.lstm_tagger.model.depth": 1}}
-# A config with the training settings of a candidate of schedules.CANDIDATES
-# (train_time.py), trained to convergence: to its step budget, or by patience.
-SCHEDULE_SYSTEMS = {
-    "lstm_buffer2048": "constant_buffer2048",
-    "lstm_warmup8k": "warmup_linear_0.004_8k_buffer2048",
-    "lstm_accuracy_warmup8k": "accuracy_warmup_linear_0.004_8k_buffer2048",
-    "lstm_vectors_depth1_warmup8k": "vectors_depth1_warmup_linear_0.004_8k_buffer2048",
-    "lstm_vectors_warmup8k": "vectors_warmup_linear_0.004_8k_buffer2048",
-    "lstm_vectors_depth1_warmup6k": "vectors_depth1_warmup_linear_0.004_6k_buffer2048",
-    # The frontier's h96 shape (1.71x spaCy's pair), without vectors: a cheaper default
-    # for ewt_joint.cfg if it keeps lstm_joint's accuracy (issue: throughput).
-    "lstm_h96_warmup9k": "h96_warmup_linear_0.004_9k_buffer2048",
-    # The accuracy preset with a longer schedule: if it meets the targets that
-    # lstm_accuracy_warmup8k misses, ewt_joint_accuracy.cfg takes its 12,000 steps.
-    "lstm_accuracy_warmup12k": "accuracy_warmup_linear_0.004_12k_buffer2048",
-}
 # The ones the configs ship with (README's table shows them): ewt_joint.cfg's, the
 # accuracy preset's (ewt_joint_accuracy.cfg) and the fast preset's (ewt_joint_fast.cfg).
 SHIPPED_TRAININGS = ("lstm_warmup8k", "lstm_accuracy_warmup8k", "lstm_vectors_depth1_warmup6k")
@@ -175,38 +177,36 @@ def shipped_training(config: str) -> str:
 
 
 def step_budget(system: str) -> Optional[int]:
-    """RETURNS (Optional[int]): The steps a system of SCHEDULE_SYSTEMS trains (its
-    schedule ends there), or None: patience decides (and joint.py's step cap)."""
-    name = SCHEDULE_SYSTEMS.get(system)
+    """RETURNS (Optional[int]): The steps a system with a schedule trains (its schedule
+    ends there), or None: patience decides (and joint.py's step cap)."""
+    name = SYSTEMS[system].schedule
     return CANDIDATES[name][2] if name else None
 
 
-def write_config(system: str, treebank: str, out: Path, log_file: Path) -> Path:
+def write_config(name: str, treebank: str, out: Path, log_file: Path) -> Path:
     """Write a system of SYSTEMS' training config, with a JSONL training log.
 
-    system (str): A name of SYSTEMS.
+    name (str): A name of SYSTEMS.
     treebank (str): "ewt" or "gdt".
     out (Path): Where the config goes.
     log_file (Path): Where the training's JSONL log goes.
     RETURNS (Path): out.
     """
-    lang = TREEBANKS[treebank][2]
-    vectors = VECTOR_TABLES.get(system)
-    overrides = {"paths.vectors": str(vectors)} if vectors else {}
-    if system.startswith("spacy") or (treebank == "ewt" and system in EWT_NAMES):
-        ewt_config(EWT_NAMES[system], out, log_file)
-        if system == "spacy_pair_vectors":
-            overrides["components.tok2vec.model.embed.include_static_vectors"] = True
-        config = util.load_config(out, overrides={"nlp.lang": lang, **overrides})
+    system, spacy = SYSTEMS[name], name.startswith("spacy")
+    overrides = {"paths.vectors": str(system.vectors)} if system.vectors else {}
+    if spacy or (treebank == "ewt" and system.ewt):
+        assert system.ewt is not None
+        ewt_config(system.ewt, out, log_file)
+        # Our single-target EWT configs already predict their one target.
+        overrides.update(system.overrides if spacy else {})
+        config = util.load_config(out, overrides={"nlp.lang": TREEBANKS[treebank][2], **overrides})
     else:
-        name = CONFIGS.get(system, "{treebank}_joint.cfg")
         overrides["training.logger.output_file"] = str(log_file)
-        overrides.update(SINGLE_TARGET.get(system, {}))
-        overrides.update(SHAPE_SYSTEMS.get(system, {}))
-        if system in SCHEDULE_SYSTEMS:
-            config = candidate_config(SCHEDULE_SYSTEMS[system], overrides)
+        overrides.update(system.overrides)
+        if system.schedule:
+            config = candidate_config(system.schedule, overrides)
         else:
-            path = ROOT / "configs" / name.format(treebank=treebank)
+            path = ROOT / "configs" / system.config.format(treebank=treebank)
             overrides = {**recorded_training(path.name), **overrides}
             config = util.load_config(path, overrides=overrides)
     config.to_disk(out)

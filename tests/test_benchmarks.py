@@ -475,3 +475,28 @@ def test_joint_speed_keeps_its_file_when_a_model_is_gone(tmp_path: Path, monkeyp
     }
     (tmp_path / "lstm_vectors_s0.json").unlink()
     assert joint.measure_speed(tmp_path, 1) is True and len(calls) == 1
+
+
+def test_joint_measure_speed_writes_a_result_file_vectors_render_shows(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """`joint_measure speed --output` records the words/s with how they were made, in the
+    file format vectors_render's speed tables read: no hand-written meta."""
+    from typer.testing import CliRunner
+
+    from benchmarks import joint_measure, vectors_render
+
+    speeds = {"base": 100.0, "fast": 250.0}
+    monkeypatch.setattr(joint_measure, "measure_speed", lambda paths, *args: dict(speeds))
+    out = tmp_path / "test_speed_x.json"
+    args = ["speed", "t.spacy", "base=a", "fast=b", "--repeats", "3", "--output", str(out)]
+    result = CliRunner().invoke(joint_measure.app, [*args, "--data", "EWT test", "--note", "n1"])
+    assert result.exit_code == 0, result.output
+    timed = json.loads(out.read_text())
+    assert timed["words_per_second"] == speeds
+    meta = timed["meta"]
+    assert meta["repeats"] == 3 and meta["data"] == "EWT test" and meta["note"] == "n1"
+    assert meta["models"] == {"base": "a", "fast": "b"} and meta["machine"]
+    table = "\n".join(vectors_render.speed_table(out))
+    assert "Speed on EWT test" in table and "median of 3 rounds" in table
+    assert "| fast | 250 | 2.50× |" in table and "note: n1" in table
