@@ -9,7 +9,14 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from .common import RESULTS
 from .joint_measure import RESTRICTED as RESTRICTED_SUFFIX
-from .systems import SCHEDULE_SYSTEMS, SHAPE_SYSTEMS, SHIPPED_TRAININGS, SYSTEMS, TITLES
+from .systems import (
+    SCHEDULE_SYSTEMS,
+    SHAPE_SYSTEMS,
+    SHIPPED_TRAININGS,
+    SYSTEMS,
+    TITLES,
+    step_budget,
+)
 
 JOINT = RESULTS / "joint"
 
@@ -78,11 +85,28 @@ def table(runs: Dict[str, List[Dict]], speeds: Dict[str, float]) -> str:
             else:
                 values = values_of(results, key, scale)
             cells.append(cell(values, fmt))
-        capped = sum(r.get("stopped_by") == "time_cap" for r in results)
-        # A seed stopped by joint.py's --time-cap may not have converged: say so.
-        shown = f"{name} ({capped} stopped by the time cap)" if capped else name
-        rows.append(f"| {shown} | {len(results)} | " + " | ".join(cells) + " |")
+        rows.append(f"| {shown_name(name, results)} | {len(results)} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+def shown_name(name: str, results: List[Dict]) -> str:
+    """RETURNS (str): A system's name in the table, with how many of its seeds stopped
+    before their training's end: by joint.py's --time-cap (they may not have converged),
+    or by patience before the step where their schedule ends (the rate still high)."""
+    notes = []
+    capped = sum(r.get("stopped_by") == "time_cap" for r in results)
+    if capped:
+        notes.append(f"{capped} stopped by the time cap")
+    budget = step_budget(name) if name in SYSTEMS else None
+    early = [
+        r["last_step"]
+        for r in results
+        if budget and r.get("stopped_by") != "time_cap" and r.get("last_step", budget) < budget
+    ]
+    if early:
+        steps = ", ".join(f"{step:,}" for step in early)
+        notes.append(f"patience stopped {len(early)} at {steps} of {budget:,} steps")
+    return f"{name} ({'; '.join(notes)})" if notes else name
 
 
 def mean_gap(first: List[float], second: List[float]) -> Tuple[float, float]:

@@ -103,6 +103,10 @@ SYSTEMS: Dict[str, System] = {
     "lstm_accuracy_warmup12k": System(
         vectors=MD, schedule="accuracy_warmup_linear_0.004_12k_buffer2048"
     ),
+    # The same to the schedule's end (patience 0): patience stopped the one above.
+    "lstm_accuracy_warmup12k_p0": System(
+        vectors=MD, schedule="accuracy_warmup_linear_0.004_12k_buffer2048_patience0"
+    ),
 }
 # Views of SYSTEMS, by what they are asked for.
 HEADLINE = tuple(name for name, system in SYSTEMS.items() if system.every_seed)

@@ -333,3 +333,21 @@ def test_vectors_setting_effects_compare_with_their_configs_run() -> None:
     ]
     del lines["acc_preset"]
     assert vectors_render.setting_effects(lines) == effects[:1]
+
+
+def test_joint_table_names_seeds_stopped_before_their_training_ends() -> None:
+    """A seed that patience stopped before its schedule's last step, or that joint.py's
+    --time-cap stopped, is named beside its system: its rate had not come down."""
+    from benchmarks import joint_render, systems
+
+    budget = systems.step_budget("lstm_warmup8k")
+    full = {"last_step": budget, "stopped_by": "done"}
+    early = {"last_step": budget - 800, "stopped_by": "done"}
+    capped = {"last_step": budget - 400, "stopped_by": "time_cap"}
+    assert joint_render.shown_name("lstm_warmup8k", [full, full]) == "lstm_warmup8k"
+    assert joint_render.shown_name("lstm_warmup8k", [full, early, capped]) == (
+        f"lstm_warmup8k (1 stopped by the time cap; patience stopped 1 at "
+        f"{budget - 800:,} of {budget:,} steps)"
+    )
+    # Without a step budget, patience is how a training ends.
+    assert joint_render.shown_name("lstm_joint", [early]) == "lstm_joint"
