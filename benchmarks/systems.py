@@ -98,8 +98,8 @@ SYSTEMS: Dict[str, System] = {
     # The frontier's h96 shape (1.71x spaCy's pair), without vectors: a cheaper default
     # for ewt_joint.cfg if it keeps lstm_joint's accuracy (issue: throughput).
     "lstm_h96_warmup9k": System(schedule="h96_warmup_linear_0.004_9k_buffer2048"),
-    # The accuracy preset with a longer schedule: if it meets the targets that
-    # lstm_accuracy_warmup8k misses, ewt_joint_accuracy.cfg takes its 12,000 steps.
+    # The accuracy preset with a longer schedule, for the targets lstm_accuracy_warmup8k
+    # misses; patience stopped its seeds early, and it did not pay (schedules.py).
     "lstm_accuracy_warmup12k": System(
         vectors=MD, schedule="accuracy_warmup_linear_0.004_12k_buffer2048"
     ),
