@@ -108,9 +108,8 @@ CANDIDATES: Dict[str, Tuple[str, object, Optional[int], Dict[str, object]]] = {
         12000,
         {"training.batcher.buffer": 2048},
     ),
-    # The same without patience, so that the schedule runs to its end: with the
-    # preset's patience of 1,600 steps the 12k seeds stopped at steps 8,000 to 8,600,
-    # the rate still about half its peak, and scored below the 8k schedule.
+    # The same without patience, so that the schedule runs to its end (patience stopped
+    # the one above with the rate still about half its peak).
     "accuracy_warmup_linear_0.004_12k_buffer2048_patience0": (
         "ewt_joint_accuracy.cfg",
         warmup_linear(0.004, 12000),

@@ -201,8 +201,8 @@ def write_config(name: str, treebank: str, out: Path, log_file: Path) -> Path:
     if spacy or (treebank == "ewt" and system.ewt):
         assert system.ewt is not None
         ewt_config(system.ewt, out, log_file)
-        # Our single-target EWT configs already predict their one target.
-        overrides.update(system.overrides if spacy else {})
+        if spacy:  # our single-target EWT configs already predict their one target
+            overrides.update(system.overrides)
         config = util.load_config(out, overrides={"nlp.lang": TREEBANKS[treebank][2], **overrides})
     else:
         overrides["training.logger.output_file"] = str(log_file)
