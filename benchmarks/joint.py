@@ -89,6 +89,13 @@ def rescore(results: Path, corpus: Dict[str, Path]) -> None:
         print(f"rescored {path.name}", flush=True)
 
 
+def with_max_steps(overrides: List[str], steps: int) -> List[str]:
+    """overrides (List[str]): `spacy train` overrides with one `--training.max_steps`.
+    RETURNS (List[str]): The same overrides, that one set to steps."""
+    i = overrides.index("--training.max_steps")
+    return [*overrides[: i + 1], str(steps), *overrides[i + 2 :]]
+
+
 def run_job(
     system: str,
     seed: int,
@@ -110,9 +117,10 @@ def run_job(
     out.mkdir(parents=True)
     config = write_config(system, treebank, out / "config.cfg", out / "train.jsonl")
     seeds = ["--system.seed", str(seed), "--training.seed", str(seed)]
-    budget = step_budget(system)  # a schedule's end, in place of the shared step cap
-    steps = ["--training.max_steps", str(budget)] if budget else []
-    info = train(config, out, dirs, [*seeds, *overrides, *steps], meta["time_cap_minutes"])
+    # A schedule's end replaces the shared step cap, except in a quick check (100 steps).
+    budget = None if meta["quick"] else step_budget(system)
+    steps = with_max_steps(overrides, budget) if budget else overrides
+    info = train(config, out, dirs, [*seeds, *steps], meta["time_cap_minutes"])
     scores = evaluate(system, out / "model-best", dirs)
     result = {
         "system": system,

@@ -195,3 +195,33 @@ def test_joint_measure_speed_writes_a_result_file_vectors_render_shows(
     table = "\n".join(vectors_render.speed_table(out))
     assert "Speed on EWT test" in table and "median of 3 rounds" in table
     assert "| fast | 250 | 2.50× |" in table and "note: n1" in table
+
+
+def test_joint_schedule_end_replaces_the_step_cap_except_in_quick_checks(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A system with a schedule trains to the schedule's end, given once in place of the
+    shared step cap; a --quick check keeps its 100 steps."""
+    from benchmarks import joint, systems
+
+    calls = []
+    monkeypatch.setattr(joint, "evaluate", lambda *args: {})
+    monkeypatch.setattr(joint, "train", lambda *args: calls.append(args[3]) or {})
+    dirs = {"runs": tmp_path / "runs", "results": tmp_path}
+    shared = ["--training.max_epochs", "0", "--training.max_steps", "50000", "--x.y", "1"]
+    for quick in (False, True):
+        meta = {"quick": quick, "time_cap_minutes": 0}
+        joint.run_job("lstm_accuracy_warmup8k", 0, "ewt", dirs, shared, meta)
+        joint.run_job("lstm_joint", 0, "ewt", dirs, shared, meta)
+    budget = str(systems.step_budget("lstm_accuracy_warmup8k"))
+    seeds = ["--system.seed", "0", "--training.seed", "0"]
+    assert calls[0] == [
+        *seeds,
+        "--training.max_epochs",
+        "0",
+        "--training.max_steps",
+        budget,
+        "--x.y",
+        "1",
+    ]
+    assert calls[1] == calls[2] == calls[3] == [*seeds, *shared]
