@@ -23,7 +23,6 @@ from test_tag import (  # noqa: F401 (model_dir: a fixture)
 from spacy_lstm_tagger.cli import tag_workers
 from spacy_lstm_tagger.cli.tag import TagOptions, parse_n_process, run_tag
 from spacy_lstm_tagger.cli.tag_formats import InputReader
-from spacy_lstm_tagger.cli.tag_jobs import FileJob
 from spacy_lstm_tagger.cli.tag_workers import plan_chunks, worker_counts
 from spacy_lstm_tagger.errors import TagInputError
 
@@ -171,34 +170,6 @@ def test_plan_chunks_reads_whole_lines_and_sentences(tmp_path: Path, trained_nlp
             reader = InputReader(path, trained_nlp, start=start, end=end, first_line=first)
             parts += [(r.line, r.end_offset, str(r.doc_input)) for r in reader]
         assert parts == whole
-
-
-def test_last_chunks_go_in_halves(tmp_path: Path):
-    """Chunks of chunk_lines lines, except the input's last n_workers chunks' worth, which go
-    in halves so that the workers finish together; each file's chunks cover it in order."""
-    (tmp_path / "a.txt").write_text(big_text(60), encoding="utf8")
-    (tmp_path / "b.txt").write_text(big_text(3), encoding="utf8")
-    (tmp_path / "c.spacy").write_bytes(b"")
-    jobs = [FileJob(tmp_path / n, tmp_path / "out" / n) for n in ("a.txt", "b.txt", "c.spacy")]
-
-    def lines(n_workers: int, chunk_lines: int = 10) -> List[List[int]]:
-        chunks = list(tag_workers._tasks(jobs, chunk_lines, n_workers))
-        by_file: List[List[int]] = [[] for _ in jobs]
-        for chunk in chunks:
-            data = Path(chunk.source).read_bytes()
-            assert chunk.start == sum(map(len, data.splitlines(True)[: chunk.first_line - 1]))
-            by_file[chunk.job].append(data[chunk.start : chunk.end].count(b"\n"))
-            assert chunk.n_chunks == len([c for c in chunks if c.job == chunk.job])
-        assert [[c.index for c in chunks if c.job == j] for j in range(3)] == [
-            list(range(len(f))) for f in by_file
-        ]
-        return by_file
-
-    # Tail of 4 halves: c (empty, one piece), b (3 lines, one), a's last two.
-    assert lines(2) == [[10, 10, 10, 10, 10, 5, 5], [3], [0]]
-    assert lines(1) == [[10, 10, 10, 10, 10, 10], [3], [0]]
-    assert lines(5) == [[10, 10] + [5] * 8, [3], [0]]
-    assert lines(2, chunk_lines=1) == [[1] * 60, [1, 1, 1], [0]]  # under 2 lines: no halves
 
 
 def test_workers_bad_line_stops(tmp_path: Path, model_dir: Path):  # noqa: F811

@@ -65,10 +65,6 @@ class ChunkResult:
 # order test). None in normal use.
 CHUNK_ORDER_HOOK: Optional[Callable[[List[Chunk]], List[Chunk]]] = None
 
-Range = Tuple[int, int, int]  # a chunk's start byte, end byte and first line
-# The input's last chunks go in halves (`_tasks`).
-TAIL_SPLIT = 2
-
 _worker: dict = {}  # the pipeline and options of this worker process
 
 
@@ -110,18 +106,18 @@ def start_method(threads: int, gpu_id: int) -> str:
     return "spawn"
 
 
-def plan_chunks(path: Path, chunk_lines: int) -> List[Range]:
+def plan_chunks(path: Path, chunk_lines: int) -> List[Tuple[int, int, int]]:
     """Cut a file into chunks of about chunk_lines lines, at line boundaries, or for CoNLL-U at
     blank lines (so a chunk holds whole sentences). A DocBin or an empty file is one chunk.
 
     path (Path): The input file.
     chunk_lines (int): Lines per chunk (at least; CoNLL-U goes on to the sentence's end).
-    RETURNS (List[Range]): (start byte, end byte, first line) of each chunk.
+    RETURNS (List[Tuple[int, int, int]]): (start byte, end byte, first line) of each chunk.
     """
     kind, size = input_kind(path), path.stat().st_size
     if kind == "spacy" or size == 0:
         return [(0, size, 1)]
-    chunks: List[Range] = []
+    chunks: List[Tuple[int, int, int]] = []
     start, first, offset, lines = 0, 1, 0, 0
     with path.open("rb") as file_:
         for number, raw in enumerate(file_, 1):
@@ -135,40 +131,12 @@ def plan_chunks(path: Path, chunk_lines: int) -> List[Range]:
     return chunks
 
 
-def _tasks(jobs: List[FileJob], chunk_lines: int, n_workers: int) -> Iterator[Chunk]:
-    """Every file's chunks, file after file (run lazily by the pool's task thread).
-
-    Files are planned in half chunks (`plan_chunks`), sent in pairs. The last n_workers chunks'
-    worth of the whole input go as single halves, so the workers run out of work closer
-    together: when one takes the last chunk, the others wait for it about half a chunk on
-    average, and a quarter with halves. A half of the default 2,000 lines is still a whole
-    batch of the default `--batch-size`, so it costs no more per word.
-    """
-    split = TAIL_SPLIT if chunk_lines >= TAIL_SPLIT else 1
-    piece, tail = -(-max(1, chunk_lines) // split), n_workers * split
-    held: List[Tuple[int, List[Range]]] = []  # planned files whose tail is not yet known
+def _tasks(jobs: List[FileJob], chunk_lines: int) -> Iterator[Chunk]:
+    """Every file's chunks, file after file (run lazily by the pool's task thread)."""
     for i, job in enumerate(jobs):
-        held.append((i, plan_chunks(job.source, piece)))
-        # The first held file is out of the tail once the pieces after it fill the tail.
-        while sum(len(pieces) for _, pieces in held[1:]) >= tail:
-            yield from _file_chunks(jobs, *held.pop(0), split, fine=0)
-    after = sum(len(pieces) for _, pieces in held)
-    for i, pieces in held:
-        after -= len(pieces)
-        yield from _file_chunks(jobs, i, pieces, split, fine=max(0, tail - after))
-
-
-def _file_chunks(
-    jobs: List[FileJob], i: int, pieces: List[Range], split: int, fine: int
-) -> List[Chunk]:
-    """One file's chunks: its pieces in groups of split, except its last `fine` pieces,
-    which go alone. RETURNS (List[Chunk]): The chunks, in order."""
-    cut = max(0, len(pieces) - fine)
-    groups = [pieces[k : min(k + split, cut)] for k in range(0, cut, split)]
-    groups += [[p] for p in pieces[cut:]]
-    ranges = [(group[0][0], group[-1][1], group[0][2]) for group in groups]
-    chunks = [Chunk(i, k, len(ranges), str(jobs[i].source), *r) for k, r in enumerate(ranges)]
-    return CHUNK_ORDER_HOOK(chunks) if CHUNK_ORDER_HOOK else chunks
+        ranges = plan_chunks(job.source, max(1, chunk_lines))
+        chunks = [Chunk(i, k, len(ranges), str(job.source), *r) for k, r in enumerate(ranges)]
+        yield from CHUNK_ORDER_HOOK(chunks) if CHUNK_ORDER_HOOK else chunks
 
 
 def _init_worker(model: str, opts: dict, threads: int, gpu_id: int) -> None:
@@ -289,6 +257,6 @@ def run_workers(
     initargs = (model, asdict(opts), threads, gpu_id)
     # Leaving the block (done, an error, Ctrl-C) terminates and joins every worker.
     with context.Pool(n_workers, initializer=_init_worker, initargs=initargs) as pool:
-        results = pool.imap(_tag_chunk, _tasks(jobs, opts.chunk_lines, n_workers))  # in task order
+        results = pool.imap(_tag_chunk, _tasks(jobs, opts.chunk_lines))  # in task order
         for job in jobs:
             yield _collect_file(job, results, opts.output_format, progress)
