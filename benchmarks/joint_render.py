@@ -98,14 +98,12 @@ def shown_name(name: str, results: List[Dict]) -> str:
     if capped:
         notes.append(f"{capped} stopped by the time cap")
     budget = step_budget(name) if name in SYSTEMS else None
-    early = [
-        r["last_step"]
-        for r in results
-        if budget and r.get("stopped_by") != "time_cap" and r.get("last_step", budget) < budget
-    ]
-    if early:
-        steps = ", ".join(f"{step:,}" for step in early)
-        notes.append(f"patience stopped {len(early)} at {steps} of {budget:,} steps")
+    if budget:  # without a step budget, patience is how a training ends
+        ran = [r for r in results if r.get("stopped_by") != "time_cap"]
+        early = [r["last_step"] for r in ran if r.get("last_step", budget) < budget]
+        if early:
+            steps = ", ".join(f"{step:,}" for step in early)
+            notes.append(f"patience stopped {len(early)} at {steps} of {budget:,} steps")
     return f"{name} ({'; '.join(notes)})" if notes else name
 
 

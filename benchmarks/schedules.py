@@ -109,7 +109,8 @@ CANDIDATES: Dict[str, Tuple[str, object, Optional[int], Dict[str, object]]] = {
         {"training.batcher.buffer": 2048},
     ),
     # The same without patience, so that the schedule runs to its end (patience stopped
-    # the one above with the rate still about half its peak).
+    # the one above with the rate still about half its peak). Measured over three seeds:
+    # it did not pay either (UPOS 96.37, XPOS 95.94 as 8k's, FEATS 96.69 against 96.74).
     "accuracy_warmup_linear_0.004_12k_buffer2048_patience0": (
         "ewt_joint_accuracy.cfg",
         warmup_linear(0.004, 12000),

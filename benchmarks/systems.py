@@ -103,7 +103,8 @@ SYSTEMS: Dict[str, System] = {
     "lstm_accuracy_warmup12k": System(
         vectors=MD, schedule="accuracy_warmup_linear_0.004_12k_buffer2048"
     ),
-    # The same to the schedule's end (patience 0): patience stopped the one above.
+    # The same to the schedule's end (patience 0): patience stopped the one above. It did
+    # not pay either (schedules.py), so ewt_joint_accuracy.cfg keeps its 8,000 steps.
     "lstm_accuracy_warmup12k_p0": System(
         vectors=MD, schedule="accuracy_warmup_linear_0.004_12k_buffer2048_patience0"
     ),
